@@ -1,0 +1,35 @@
+"""tinygrad_edu: a deep-learning engine written from scratch on NumPy, with PyTorch's names.
+
+    import tinygrad_edu as tg
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    x.grad            # tensor([2., 4., 6.])
+"""
+from .tensor import Tensor  # noqa: F401  (imports the whole engine in the right order)
+from .dtypes import (bool, double, float, float16, float32, float64, half, int8, int16,  # noqa: F401,A004
+                     int32, int64, long, uint8, get_default_dtype, set_default_dtype)
+from .backend import Device as device, cuda_is_available  # noqa: F401
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: F401
+                       full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
+                       randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from . import autograd  # noqa: F401
+from .ops.elementwise import (abs, clamp, clip, cos, elu, erf, exp, gelu, leaky_relu, log,  # noqa: F401,A004
+                              log1p, masked_fill, maximum, minimum, relu, rsqrt, sigmoid, sign, silu,
+                              sin, softplus, sqrt, tanh, tril, triu, where)
+from .ops.matmul import matmul  # noqa: F401
+from .ops.reduce import (amax, amin, argmax, argmin, cumsum, log_softmax, logsumexp, max,  # noqa: F401,A004
+                         mean, min, prod, softmax, std, sum, var)
+from .ops.shape import (broadcast_to, cat, chunk, concat, contiguous, expand, flatten, flip,  # noqa: F401
+                        permute, repeat, reshape, split, squeeze, stack, transpose, unsqueeze)
+from .ops.indexing import gather, one_hot  # noqa: F401
+
+
+class cuda:  # noqa: N801  (PyTorch's spelling: tinygrad_edu.cuda.is_available())
+    """``tinygrad_edu.cuda.is_available()``, as ``torch.cuda.is_available()``."""
+
+    is_available = staticmethod(cuda_is_available)
+
+
+__version__ = "0.1.0"

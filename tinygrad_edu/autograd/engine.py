@@ -1,0 +1,259 @@
+"""The backward engine: reverse-mode automatic differentiation over the recorded graph.
+
+Every op recorded a node (its ``Function`` ctx) whose ``parents`` are the nodes of its inputs,
+or the input leaves themselves.  To differentiate a scalar loss L:
+
+1. **Order the graph** (``topological_order``).  Count, for every node reachable from the roots,
+   how many consumers it has; then peel nodes whose consumers are all done (Kahn's algorithm).
+   The result lists every node after all the nodes that use its output.  It is an explicit loop,
+   not recursion, so a chain of 100,000 ops is fine.
+2. **Walk that order once.**  Each node receives dL/d(output), the *sum* over every consumer
+   (a diamond graph is why gradients accumulate), calls its ``backward`` to get dL/d(input) for
+   each input, and adds those into its parents' totals.  Leaves add theirs into ``.grad``.
+3. **Unbroadcast in one place.**  When an input was broadcast in the forward pass, its gradient
+   has the broadcast shape; the engine sums it back to the input's shape (``sum_to``) for every
+   op, so no op repeats that logic.
+4. **Free as it goes.**  After a node's backward runs, what it saved is dropped (unless
+   ``retain_graph``), so memory is released during the pass; a second backward through a freed
+   node raises an error that says to use ``retain_graph=True``.
+
+With ``create_graph=True`` the ``backward`` methods run in grad mode, so they are recorded like any
+forward computation and the gradients can be differentiated again.
+"""
+from . import grad_mode
+from .function import Function
+
+
+def topological_order(root_nodes):
+    """Nodes reachable from ``root_nodes``, each listed after every node that consumes it."""
+    consumers = {}
+    stack = list(root_nodes)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if isinstance(parent, Function):
+                consumers[parent] = consumers.get(parent, 0) + 1
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    ready = [n for n in dict.fromkeys(root_nodes) if consumers.get(n, 0) == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            if isinstance(parent, Function):
+                consumers[parent] -= 1
+                if consumers[parent] == 0:
+                    ready.append(parent)
+    return order
+
+
+def _nodes_leading_to(order, input_leaves, input_nodes):
+    """The nodes whose backward can reach one of the requested inputs (for ``grad``)."""
+    needed = set()
+    for node in reversed(order):  # parents come before their consumers in reversed order
+        if node in input_nodes:
+            needed.add(node)
+            continue
+        for parent in node.parents:
+            if parent is None:
+                continue
+            if (isinstance(parent, Function) and parent in needed) or id(parent) in input_leaves:
+                needed.add(node)
+                break
+    return needed
+
+
+def _gradient_for_input(grad, meta, node):
+    """Make a backward's result a Tensor of the input's shape and dtype (the one unbroadcast)."""
+    if not isinstance(grad, Tensor):
+        grad = Tensor._wrap(grad)
+    shape, dtype = meta
+    if grad.data.shape != shape:
+        grad = sum_to(grad, shape, op_name=type(node).__name__)
+    if grad.data.dtype != dtype:
+        grad = grad.to(dtype)
+    return grad
+
+
+def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """Propagate ``root_grads`` from ``roots`` through the graph.
+
+    Without ``inputs``: gradients accumulate into the ``.grad`` of every leaf (``Tensor.backward``).
+    With ``inputs`` (a list of tensors): nothing is written to ``.grad``; the gradient of each input
+    is returned in a list, None where no gradient reached it (``autograd.grad``).
+    """
+    capture = inputs is not None
+    grads = {}                 # node -> accumulated dL/d(node output), a Tensor
+    owned = set()              # ids of arrays handed to a .grad this pass (never hand one out twice)
+    captured = {}              # id(input) -> gradient, for autograd.grad
+    leaf_ids = {id(t) for t in inputs if t.grad_fn is None} if capture else ()
+    input_nodes = {t.grad_fn: t for t in inputs if t.grad_fn is not None} if capture else {}
+
+    def deliver_to_leaf(leaf, g):
+        if capture:
+            if id(leaf) in leaf_ids:
+                prev = captured.get(id(leaf))
+                captured[id(leaf)] = g if prev is None else prev + g
+        else:
+            _accumulate_into_grad(leaf, g, create_graph, owned)
+
+    root_nodes = []
+    for tensor, g in zip(roots, root_grads):
+        owned.add(id(g.data))  # a seed may be handed to several leaves: copy before sharing it
+        if tensor.grad_fn is None:
+            deliver_to_leaf(tensor, g)
+        else:
+            node = tensor.grad_fn
+            grads[node] = grads[node] + g if node in grads else g
+            root_nodes.append(node)
+
+    order = topological_order(root_nodes)
+    needed = _nodes_leading_to(order, leaf_ids, input_nodes) if capture else None
+    previous_mode = grad_mode.state.enabled
+    grad_mode.state.enabled = create_graph
+    try:
+        for node in order:
+            g = grads.pop(node, None)
+            if g is None or (needed is not None and node not in needed):
+                continue
+            if node._freed:
+                raise RuntimeError(
+                    f"{node.name()}: trying to backward through the graph a second time (its saved "
+                    "values were freed by the first backward). Specify retain_graph=True on the first "
+                    "backward() or autograd.grad() call if you need to backward through it again.")
+            if capture:
+                if node in input_nodes:
+                    captured[id(input_nodes[node])] = g
+            elif node._retain_ref is not None:
+                kept = node._retain_ref()
+                if kept is not None:
+                    _accumulate_into_grad(kept, g, create_graph, owned)
+            results = type(node).backward(node, g)
+            if not isinstance(results, tuple):
+                results = (results,)
+            parents = node.parents
+            if len(results) != len(parents):
+                raise RuntimeError(
+                    f"{type(node).__name__}.backward returned {len(results)} gradients, but forward "
+                    f"took {len(parents)} positional inputs (return None for inputs without one)")
+            if not retain_graph:
+                node._saved = None
+                node._freed = True
+            for parent, grad_in, meta in zip(parents, results, node.input_meta):
+                if parent is None or grad_in is None:
+                    continue
+                grad_in = _gradient_for_input(grad_in, meta, node)
+                if isinstance(parent, Function):
+                    grads[parent] = grads[parent] + grad_in if parent in grads else grad_in
+                else:
+                    deliver_to_leaf(parent, grad_in)
+    finally:
+        grad_mode.state.enabled = previous_mode
+    if capture:
+        return [captured.get(id(t)) for t in inputs]
+    return None
+
+
+def _accumulate_into_grad(tensor, g, create_graph, owned):
+    """``tensor.grad += g`` with PyTorch's rules: the first gradient is stored (copied if its array
+    could be shared with anything else), later ones are added; with ``create_graph`` the sum is
+    recorded so the gradient itself stays differentiable."""
+    if create_graph:
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        return
+    data = g.data
+    if tensor.grad is None:
+        if data.base is not None or not data.flags.writeable or id(data) in owned:
+            data = data.copy()
+        owned.add(id(data))
+        tensor.grad = Tensor._wrap(data)
+    else:
+        tensor.grad = Tensor._wrap(tensor.grad.data + data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------------------------
+def _seed_gradients(outputs, grad_outputs, who):
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{who}: outputs must be Tensors, got {type(out).__name__}")
+        if not out.requires_grad:
+            raise RuntimeError(f"{who}: element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(f"{who}: grad can be implicitly created only for scalar outputs; "
+                                   f"output {i} has shape {tuple(out.shape)}: pass gradient= (a "
+                                   "tensor of that shape)")
+            g = Tensor._wrap(out.data.__array_namespace__().ones_like(out.data)
+                             if hasattr(out.data, "__array_namespace__") else _ones_like(out.data))
+        else:
+            if not isinstance(g, Tensor):
+                g = tensor(g, dtype=out.dtype, device=out.device)
+            if g.shape != out.shape:
+                raise RuntimeError(f"{who}: gradient for output {i} has shape {tuple(g.shape)}, "
+                                   f"expected the output's shape {tuple(out.shape)}")
+        seeds.append(g)
+    return seeds
+
+
+def _ones_like(array):
+    from ..backend import array_module
+    return array_module(array).ones_like(array)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``)."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seed_gradients(tensors, list(grad_tensors), "backward")
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        results = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs)
+        for t, g in zip(inputs, results):
+            if g is not None:
+                _accumulate_into_grad(t, g, create_graph, set())
+        return
+    run_backward(tensors, seeds, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad`` (``torch.autograd.grad``).
+
+    ``grad_outputs`` weights each output (a vector-Jacobian product); with ``create_graph=True``
+    the result is itself differentiable, so ``grad(grad(y, x, create_graph=True)[0].sum(), x)``
+    is a second derivative.
+    """
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad; only tensors with "
+                               "requires_grad=True can be differentiated against")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seed_gradients(outputs, list(grad_outputs), "grad")
+    results = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs)
+    for i, (t, g) in enumerate(zip(inputs, results)):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {tuple(t.shape)}) was not used in the graph "
+                               "of the outputs; pass allow_unused=True to get None for it")
+    return tuple(results)
+
+
+from ..tensor import Tensor, tensor  # noqa: E402
+from ..ops.shape import sum_to  # noqa: E402

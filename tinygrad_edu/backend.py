@@ -1,0 +1,170 @@
+"""Where arrays live and which code computes on them.
+
+Two ideas, one file:
+
+1. **The array module.**  A tensor's data is a NumPy array (CPU) or a CuPy array (GPU).  Both
+   libraries speak the same API, so every op is written once against ``xp`` — whichever module
+   owns its inputs — and ``xp = array_module(x)`` picks it (the idiom of Chainer and DeZero).
+
+2. **The kernel dispatch point.**  A hot op may have a faster implementation than its plain NumPy
+   reference: a numba-JIT CPU kernel or a CuPy GPU kernel (in the top-level ``kernels/`` folder).
+   An op asks ``kernel("name", xp)`` for its implementation; the reference is registered first, a
+   faster tier registers over it, and ``use_kernels(False)`` switches every op back to the
+   reference so a student (or a test) can compare the tiers.
+"""
+import os
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# CuPy, if it is installed *and* a GPU answers.
+# ---------------------------------------------------------------------------------------------
+_cupy = None
+_cuda_error = None  # why CUDA is unusable, for the error message
+
+
+def _probe_cuda():
+    """Import CuPy and run one tiny kernel.  Returns the module, or None and records why not."""
+    global _cupy, _cuda_error
+    if _cupy is not None or _cuda_error is not None:
+        return _cupy
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a broken install raising anything
+        _cuda_error = f"CuPy is not installed ({exc.__class__.__name__}: {exc}); " \
+                      "install the 'gpu' extra: pip install 'tinygrad_edu[gpu]'"
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no CUDA device found")
+        (cupy.arange(2) + 1).sum().item()  # one real kernel: drivers and NVRTC must both work
+    except Exception as exc:
+        _cuda_error = f"CuPy is installed but no usable GPU answered ({exc.__class__.__name__}: {exc})"
+        return None
+    _cupy = cupy
+    return cupy
+
+
+def cuda_is_available():
+    """True when CuPy is installed and a GPU ran a test kernel."""
+    return _probe_cuda() is not None
+
+
+def array_module(array):
+    """NumPy for a NumPy array (or anything that is not a CuPy array), CuPy for a CuPy array."""
+    if type(array) is np.ndarray or _cupy is None:
+        return np
+    return _cupy if isinstance(array, _cupy.ndarray) else np
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices
+# ---------------------------------------------------------------------------------------------
+class Device:
+    """A device name, as in ``torch.device``: ``Device('cpu')``, ``Device('cuda')``, ``Device('cuda:1')``.
+    It compares equal to its string form, so ``t.device == 'cpu'`` reads naturally."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu"):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        text = str(spec)
+        kind, _, idx = text.partition(":")
+        if kind not in ("cpu", "cuda") or (idx and not idx.isdigit()):
+            raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        self.type = kind
+        self.index = int(idx) if idx else (0 if kind == "cuda" else None)
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except ValueError:
+                return False
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type='{self.type}'" + ("" if self.index is None else f", index={self.index}") + ")"
+
+
+CPU = Device("cpu")
+
+
+def device_of(array):
+    """The Device an array lives on."""
+    if array_module(array) is np:
+        return CPU
+    return Device(f"cuda:{array.device.id}")
+
+
+def require_cuda():
+    """Return CuPy or raise a RuntimeError that says *why* CUDA cannot be used."""
+    cupy = _probe_cuda()
+    if cupy is None:
+        raise RuntimeError(f"device='cuda' requested but CUDA is not usable: {_cuda_error}")
+    return cupy
+
+
+def to_device(array, device):
+    """Copy ``array`` to ``device`` (no copy when it is already there)."""
+    device = Device(device)
+    if device.type == "cpu":
+        if array_module(array) is np:
+            return array
+        return array.get()
+    cupy = require_cuda()
+    with cupy.cuda.Device(device.index):
+        return cupy.asarray(array)
+
+
+def module_for_device(device):
+    """The array module that creates arrays on ``device``."""
+    device = Device(device)
+    return np if device.type == "cpu" else require_cuda()
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel dispatch: one place where a hot op's implementation is chosen.
+# ---------------------------------------------------------------------------------------------
+_KERNELS = {}  # (name, "numpy" | "cupy") -> {"reference": fn, "fast": fn}
+_use_fast = os.environ.get("TINYGRAD_EDU_KERNELS", "1") != "0"
+
+
+def register_kernel(name, backend, fn, tier="reference"):
+    """Register ``fn`` as the ``tier`` ('reference' or 'fast') implementation of ``name`` for
+    ``backend`` ('numpy' or 'cupy')."""
+    if tier not in ("reference", "fast"):
+        raise ValueError(f"register_kernel: tier must be 'reference' or 'fast', got {tier!r}")
+    _KERNELS.setdefault((name, backend), {})[tier] = fn
+
+
+def kernel(name, xp=np):
+    """The implementation of ``name`` for arrays of module ``xp``: the fast tier when one is
+    registered and kernels are enabled, else the reference."""
+    backend = "numpy" if xp is np else "cupy"
+    tiers = _KERNELS.get((name, backend)) or _KERNELS.get((name, "numpy"))
+    if tiers is None:
+        raise KeyError(f"kernel: no implementation registered for {name!r} on {backend}")
+    if _use_fast and "fast" in tiers:
+        return tiers["fast"]
+    return tiers["reference"]
+
+
+def use_kernels(enabled=True):
+    """Switch the fast kernel tier on or off for every op; returns the previous setting."""
+    global _use_fast
+    previous, _use_fast = _use_fast, bool(enabled)
+    return previous
+
+
+def registered_kernels():
+    """{(name, backend): [tiers]} — what the dispatch table holds, for tests and curious students."""
+    return {key: sorted(tiers) for key, tiers in _KERNELS.items()}

@@ -1,0 +1,749 @@
+"""Elementwise ops: arithmetic, activations and friends.
+
+Each works entry by entry, so its gradient is entry by entry too: for y = f(x),
+dL/dx = dL/dy * f'(x).  Binary ops broadcast their inputs (NumPy's rules); the engine sums each
+gradient back to its input's shape, so no op here has to.
+
+Backward formulas are written in Tensor ops (``grad * y``), which is what makes them
+differentiable again for ``create_graph=True``.  Masks (which entries a ReLU let through) are
+constants of the graph: their own derivative is zero almost everywhere.
+"""
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.function import Function
+from ..backend import array_module, kernel, register_kernel, to_device
+
+
+# ---------------------------------------------------------------------------------------------
+# Operands: PyTorch's type promotion for tensors and Python numbers
+# ---------------------------------------------------------------------------------------------
+def operands(a, b):
+    """Prepare the two operands of a binary op.
+
+    Python numbers stay numbers (NumPy then keeps the tensor's dtype: float32 * 2.5 is float32).
+    PyTorch's promotions are applied where NumPy would differ: an integer tensor meeting a float
+    (number or tensor) becomes that float dtype, never float64 by accident.  Arrays become tensors.
+    """
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not a_is:
+        a = _number_or_tensor(a, b)
+        a_is = isinstance(a, Tensor)
+    if not b_is:
+        b = _number_or_tensor(b, a)
+        b_is = isinstance(b, Tensor)
+    if a_is and b_is:
+        da, db = a.data.dtype, b.data.dtype
+        if da != db:
+            if da.kind == "f" and db.kind in "biu":
+                b = b.to(da)
+            elif db.kind == "f" and da.kind in "biu":
+                a = a.to(db)
+    elif a_is:
+        if isinstance(b, float) and a.data.dtype.kind in "biu":
+            a = a.to(_dt.get_default_dtype())
+    elif isinstance(a, float) and b.data.dtype.kind in "biu":
+        b = b.to(_dt.get_default_dtype())
+    return a, b
+
+
+def _number_or_tensor(x, partner):
+    if isinstance(x, (bool, int, float)):
+        return x
+    if isinstance(x, (np.ndarray, np.generic)) or array_module(x) is not np:
+        return Tensor._wrap(np.asarray(x) if isinstance(x, np.generic) else x)
+    if isinstance(x, (list, tuple)):
+        return tensor(x, dtype=partner.dtype if partner.dtype.kind == "f" else None)
+    raise TypeError(f"unsupported operand type {type(x).__name__} for a tensor op; expected a "
+                    "Tensor, a Python number or an array")
+
+
+def as_array(x):
+    """The array (or Python number) inside ``x``."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+# ---------------------------------------------------------------------------------------------
+class Add(Function):
+    """y = a + b.   dL/da = g,  dL/db = g."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    """y = a - b.   dL/da = g,  dL/db = -g."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a * b.   dL/da = g * b,  dL/db = g * a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    """y = a / b.   dL/da = g / b,  dL/db = -g * a / b² = -g * y / b.
+
+    Integer / integer is true division giving the default float dtype, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a / b
+        if y.dtype == np.float64 and _both_integer(a, b):
+            y = y.astype(_dt.get_default_dtype())
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        b, y = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = g / b if need_a else None
+        gb = -g * y / b if need_b else None
+        return ga, gb
+
+
+def _both_integer(a, b):
+    def is_int(x):
+        return isinstance(x, (int, bool)) or (hasattr(x, "dtype") and x.dtype.kind in "biu")
+    return is_int(a) and is_int(b)
+
+
+class Pow(Function):
+    """y = a ** b.   dL/da = g * b * a^(b-1),  dL/db = g * y * ln(a)   (taken as 0 where a = 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a ** b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            if isinstance(b, (int, float)) and b == 0:
+                ga = g * 0.0
+            else:
+                ga = g * b * a ** (b - 1)
+        if need_b:
+            if isinstance(a, Tensor):
+                log_a = where((a.data == 0), 0.0, log(a))
+            else:
+                log_a = math.log(a) if a > 0 else (float("nan") if a < 0 else 0.0)
+            gb = g * y * log_a
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x.   dL/dx = -g."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+# ---------------------------------------------------------------------------------------------
+# Exponentials, logs, roots, trigonometry
+# ---------------------------------------------------------------------------------------------
+class Exp(Function):
+    """y = e^x.   dL/dx = g * e^x = g * y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = array_module(x).exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    """y = ln x.   dL/dx = g / x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return array_module(x).log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Function):
+    """y = ln(1 + x), accurate for tiny x.   dL/dx = g / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return array_module(x).log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (x + 1.0)
+
+
+class Sqrt(Function):
+    """y = √x.   dL/dx = g / (2√x) = g / (2y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = array_module(x).sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g / (y * 2.0)
+
+
+class Rsqrt(Function):
+    """y = 1/√x.   dL/dx = -g / (2 x^(3/2)) = -0.5 * g * y³."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1.0 / array_module(x).sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * y ** 3 * -0.5
+
+
+class Sin(Function):
+    """y = sin x.   dL/dx = g * cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return array_module(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * cos(x)
+
+
+class Cos(Function):
+    """y = cos x.   dL/dx = -g * sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return array_module(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g * sin(x)
+
+
+class Erf(Function):
+    """y = erf x = (2/√π) ∫₀ˣ e^(-t²) dt.   dL/dx = g * (2/√π) e^(-x²).
+
+    NumPy has no erf; the ``erf`` kernel (a vectorised ``math.erf``, numba-compiled in the fast
+    tier) computes it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return kernel("erf", array_module(x))(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
+
+
+def _erf_reference(x):
+    """erf entry by entry with the standard library (slow and plain: the reference tier)."""
+    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+register_kernel("erf", "numpy", _erf_reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------------------------
+class Tanh(Function):
+    """y = tanh x.   dL/dx = g * (1 - y²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = array_module(x).tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * (1.0 - y * y)
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e^(-x)), computed as exp(-log(1 + e^(-x))) so that no exp overflows.
+    dL/dx = g * y * (1 - y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        y = xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * y * (1.0 - y)
+
+
+class Relu(Function):
+    """y = max(x, 0).   dL/dx = g where x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = array_module(x).maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return where(y.data > 0, g, 0.0)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else slope * x.   dL/dx = g if x > 0 else slope * g."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return array_module(x).where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return where(x.data > 0, g, g * ctx.slope)
+
+
+class Elu(Function):
+    """y = x if x > 0 else α(eˣ - 1).   dL/dx = g if x > 0 else g * (y + α)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        xp = array_module(x)
+        y = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return where(x.data > 0, g, g * (y + ctx.alpha))
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class Gelu(Function):
+    """GELU: y = x Φ(x), Φ the standard normal CDF.
+
+    exact:  Φ(x) = ½(1 + erf(x/√2));                  dL/dx = g * (Φ(x) + x φ(x)),  φ(x) = e^(-x²/2)/√(2π)
+    'tanh': y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³);
+            dL/dx = g * (½(1 + t) + ½x(1 - t²) √(2/π)(1 + 3·0.044715x²)),  t = tanh u
+    """
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            return (0.5 * x * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))).astype(x.dtype)
+        return (0.5 * x * (1.0 + kernel("erf", xp)(x / math.sqrt(2.0)))).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = tanh((x + x ** 3 * 0.044715) * _SQRT_2_OVER_PI)
+            slope = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3 * 0.044715) + 1.0) * (0.5 * _SQRT_2_OVER_PI)
+            return g * slope
+        cdf = (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
+        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return g * (cdf + x * pdf)
+
+
+class Silu(Function):
+    """SiLU (swish): y = x σ(x).   dL/dx = g * σ(x) (1 + x (1 - σ(x)))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = array_module(x)
+        s = xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        s = sigmoid(x)
+        return g * s * (x * (1.0 - s) + 1.0)
+
+
+class Softplus(Function):
+    """y = (1/β) ln(1 + e^(βx)), and y = x where βx > threshold (PyTorch's linear tail).
+    dL/dx = g * σ(βx)  (g where βx > threshold)."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        soft = (xp.logaddexp(0, beta * x) / beta).astype(x.dtype, copy=False)
+        return xp.where(x * beta > threshold, x, soft)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return where(x.data * ctx.beta > ctx.threshold, g, g * sigmoid(x * ctx.beta))
+
+
+class Abs(Function):
+    """y = |x|.   dL/dx = g * sign(x)  (0 at x = 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return array_module(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * array_module(x.data).sign(x.data)
+
+
+class Sign(Function):
+    """y = sign(x) ∈ {-1, 0, 1}: piecewise constant, so dL/dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return array_module(x).sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi).   dL/dx = g where lo ≤ x ≤ hi, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = min, max
+        return array_module(x).clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        inside = np.True_
+        if ctx.lo is not None:
+            inside = x.data >= ctx.lo
+        if ctx.hi is not None:
+            inside = inside & (x.data <= ctx.hi)
+        return where(inside, g, 0.0)
+
+
+class Maximum(Function):
+    """y = max(a, b) entry by entry.   The larger input gets g; a tie splits it, g/2 each."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return array_module(a).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        share = _share(a.data > b.data, a.data == b.data, g.dtype)
+        return g * share, g * (1.0 - share)
+
+
+class Minimum(Function):
+    """y = min(a, b) entry by entry.   The smaller input gets g; a tie splits it, g/2 each."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return array_module(a).minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        share = _share(a.data < b.data, a.data == b.data, g.dtype)
+        return g * share, g * (1.0 - share)
+
+
+def _share(wins, ties, dtype):
+    return Tensor._wrap((wins + 0.5 * ties).astype(dtype))
+
+
+class Where(Function):
+    """y = a where cond else b.   dL/da = g where cond else 0,  dL/db = g where not cond else 0.
+    ``cond`` is a boolean array: a constant of the graph."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        return array_module(cond).where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        need_a, need_b = ctx.needs_input_grad[1:]
+        zero = 0.0
+        return (None,
+                where(ctx.cond, g, zero) if need_a else None,
+                where(ctx.cond, zero, g) if need_b else None)
+
+
+class Cast(Function):
+    """y = x converted to ``dtype``.   dL/dx = g converted back (the engine casts it)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype=None):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class ToDevice(Function):
+    """y = x copied to ``device``.   dL/dx = g copied back."""
+
+    @staticmethod
+    def forward(ctx, x, device=None):
+        ctx.source = "cpu" if array_module(x) is np else f"cuda:{x.device.id}"
+        return to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(ctx.source)
+
+
+class Clone(Function):
+    """y = a copy of x.   dL/dx = g."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Tril(Function):
+    """y = the lower triangle of the last two dims (diagonal k and below).   dL/dx = tril(g)."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0):
+        ctx.k = diagonal
+        return array_module(x).tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tril(g, ctx.k)
+
+
+class Triu(Function):
+    """y = the upper triangle of the last two dims (diagonal k and above).   dL/dx = triu(g)."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0):
+        ctx.k = diagonal
+        return array_module(x).triu(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return triu(g, ctx.k)
+
+
+# ---------------------------------------------------------------------------------------------
+# The functional API (``tinygrad_edu.exp(x)``, also bound as Tensor methods)
+# ---------------------------------------------------------------------------------------------
+def _t(x):
+    return x if isinstance(x, Tensor) else tensor(x)
+
+
+def exp(x): return Exp.apply(_t(x))               # noqa: E704
+def log(x): return Log.apply(_t(x))               # noqa: E704
+def log1p(x): return Log1p.apply(_t(x))           # noqa: E704
+def sqrt(x): return Sqrt.apply(_t(x))             # noqa: E704
+def rsqrt(x): return Rsqrt.apply(_t(x))           # noqa: E704
+def sin(x): return Sin.apply(_t(x))               # noqa: E704
+def cos(x): return Cos.apply(_t(x))               # noqa: E704
+def erf(x): return Erf.apply(_t(x))               # noqa: E704
+def tanh(x): return Tanh.apply(_t(x))             # noqa: E704
+def sigmoid(x): return Sigmoid.apply(_t(x))       # noqa: E704
+def relu(x): return Relu.apply(_t(x))             # noqa: E704
+def silu(x): return Silu.apply(_t(x))             # noqa: E704
+def abs(x): return Abs.apply(_t(x))               # noqa: E704,A001
+def sign(x): return Sign.apply(_t(x))             # noqa: E704
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyRelu.apply(_t(x), negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    return Elu.apply(_t(x), alpha=alpha)
+
+
+def gelu(x, approximate="none"):
+    return Gelu.apply(_t(x), approximate=approximate)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(_t(x), beta=beta, threshold=threshold)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    return Clamp.apply(_t(x), min=as_array(min), max=as_array(max))
+
+
+clip = clamp
+
+
+def maximum(a, b):
+    return Maximum.apply(*operands(_t(a), b))
+
+
+def minimum(a, b):
+    return Minimum.apply(*operands(_t(a), b))
+
+
+def where(cond, a, b):
+    """``a`` where ``cond`` is true, else ``b`` (numbers allowed for ``a``/``b``)."""
+    cond = as_array(cond)
+    if getattr(cond, "dtype", None) is None or cond.dtype != np.bool_:
+        cond = array_module(cond).asarray(cond).astype(bool)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = tensor(a)
+    a, b = operands(a, b)
+    return Where.apply(cond, a, b)
+
+
+def masked_fill(x, mask, value):
+    """Entries of ``x`` where ``mask`` is true replaced by ``value``.  dL/dx = g where not mask."""
+    mask = as_array(mask)
+    if getattr(mask, "dtype", None) != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {getattr(mask, 'dtype', type(mask))}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                             f"{tuple(value.shape)}")
+        fill = value.to(x.dtype)
+    else:
+        fill = Tensor._wrap(array_module(x.data).asarray(value, dtype=x.dtype))
+    return Where.apply(mask, fill, x)
+
+
+def tril(x, diagonal=0):
+    _require_2d("tril", x)
+    return Tril.apply(x, diagonal=diagonal)
+
+
+def triu(x, diagonal=0):
+    _require_2d("triu", x)
+    return Triu.apply(x, diagonal=diagonal)
+
+
+def _require_2d(op, x):
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {tuple(x.shape)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons and logic: results are constants (no gradient)
+# ---------------------------------------------------------------------------------------------
+_COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+            "eq": np.equal, "ne": np.not_equal, "and": np.logical_and, "or": np.logical_or,
+            "xor": np.logical_xor, "floordiv": np.floor_divide, "mod": np.mod}
+
+
+def compare(name, a, b):
+    """``a < b`` and friends: a boolean tensor, outside the graph."""
+    a, b = as_array(a), as_array(b)
+    if isinstance(b, (list, tuple)):
+        b = np.asarray(b)
+    xp = array_module(a if hasattr(a, "dtype") else b)
+    if name in ("and", "or", "xor") and getattr(a, "dtype", None) == np.bool_:
+        fn = getattr(xp, "logical_" + name)
+    else:
+        fn = getattr(xp, _COMPARE[name].__name__)
+    try:
+        return Tensor._wrap(fn(a, b))
+    except ValueError as exc:
+        raise ValueError(f"{name}: shapes {getattr(a, 'shape', ())} and {getattr(b, 'shape', ())} "
+                         f"cannot be broadcast together ({exc})") from None
+
+
+def logical_not(x):
+    data = x.data
+    xp = array_module(data)
+    return Tensor._wrap(xp.logical_not(data) if data.dtype == np.bool_ else xp.invert(data))
+
+
+from ..tensor import Tensor  # noqa: E402
+from ..creation import tensor  # noqa: E402

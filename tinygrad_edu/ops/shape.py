@@ -1,0 +1,376 @@
+"""Shape ops: they move entries around without changing them.
+
+Their backward moves the gradient back the same way:
+
+* reshape/view:   dL/dx = g reshaped to x's shape
+* permute:        dL/dx = g permuted by the inverse permutation
+* expand:         dL/dx = sum_to(g, x.shape)  — a broadcast copies an entry, so its copies' gradients add
+* sum_to:         dL/dx = expand(g, x.shape)  — the two are each other's backward
+* cat:            dL/dxₖ = the slice of g where xₖ went
+* pad:            dL/dx = g with the padding sliced off
+* repeat (tile):  dL/dx = g summed over the copies
+* flip:           dL/dx = flip(g)
+
+Most forwards return NumPy *views* (no copy); ``contiguous()`` makes a real copy when needed.
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+from .checks import normalize_dim, normalize_dims
+
+
+class Reshape(Function):
+    """y = x with a new shape (same entries, same order).   dL/dx = g.reshape(x.shape)."""
+
+    @staticmethod
+    def forward(ctx, x, shape=None):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape)
+
+
+class Permute(Function):
+    """y = x with its dims reordered.   dL/dx = g permuted back by the inverse order."""
+
+    @staticmethod
+    def forward(ctx, x, dims=None):
+        ctx.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.permute(*ctx.inverse)
+
+
+class Expand(Function):
+    """y = x broadcast to ``shape`` (a view: no copy).   dL/dx = sum_to(g, x.shape)."""
+
+    @staticmethod
+    def forward(ctx, x, shape=None):
+        ctx.in_shape = x.shape
+        return array_module(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return sum_to(g, ctx.in_shape)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape`` (undo a broadcast).   dL/dx = expand(g, x.shape)."""
+
+    @staticmethod
+    def forward(ctx, x, shape=None):
+        ctx.in_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                          if s == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.expand(*ctx.in_shape)
+
+
+def sum_to(x, shape, op_name="sum_to"):
+    """Sum ``x`` down to ``shape``: the one unbroadcast the engine applies to every gradient."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    if not _broadcastable_to(shape, x.shape):
+        raise RuntimeError(f"{op_name}: a gradient of shape {tuple(x.shape)} cannot be summed to "
+                           f"the input's shape {shape} (the backward returned a wrongly shaped "
+                           "gradient)")
+    return SumTo.apply(x, shape=shape)
+
+
+def _broadcastable_to(small, big):
+    if len(small) > len(big):
+        return False
+    return all(s == b or s == 1 for s, b in zip(small[::-1], big[::-1]))
+
+
+class Contiguous(Function):
+    """y = a C-contiguous copy of x.   dL/dx = g."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return array_module(x).ascontiguousarray(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Cat(Function):
+    """y = the inputs joined along ``dim``.   dL/dxₖ = g[..., start_k:end_k, ...]."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([0] + [x.shape[dim] for x in xs])
+        return array_module(xs[0]).concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads = []
+        lead = (slice(None),) * ctx.dim
+        for k, need in enumerate(ctx.needs_input_grad):
+            start, end = int(ctx.bounds[k]), int(ctx.bounds[k + 1])
+            grads.append(g[lead + (slice(start, end),)] if need else None)
+        return tuple(grads)
+
+
+class Pad(Function):
+    """y = x with constant padding.   dL/dx = g with the padding sliced off."""
+
+    @staticmethod
+    def forward(ctx, x, widths=None, value=0.0):
+        ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.inner]
+
+
+class Repeat(Function):
+    """y = x tiled ``reps`` times along each dim.   dL/dx = g summed over the tiles."""
+
+    @staticmethod
+    def forward(ctx, x, reps=None):
+        ctx.in_shape = x.shape
+        return array_module(x).tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        in_shape = ctx.in_shape
+        lead = g.ndim - len(in_shape)
+        g = g.sum(tuple(range(lead))) if lead else g
+        split = []
+        for r_s, s in zip(g.shape, in_shape):
+            split += [r_s // s, s]
+        return g.reshape(*split).sum(tuple(range(0, 2 * len(in_shape), 2)))
+
+
+class Flip(Function):
+    """y = x reversed along ``dims``.   dL/dx = flip(g, dims)."""
+
+    @staticmethod
+    def forward(ctx, x, dims=None):
+        ctx.dims = dims
+        return array_module(x).flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.dims)
+
+
+# ---------------------------------------------------------------------------------------------
+# The functional API
+# ---------------------------------------------------------------------------------------------
+def _sizes(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def reshape(x, *shape):
+    shape = tuple(int(s) for s in _sizes(shape))
+    if shape == x.shape:
+        return x
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if shape.count(-1) > 1 or any(s < -1 for s in shape) or \
+            (-1 not in shape and known != x.data.size) or \
+            (-1 in shape and (known == 0 or x.data.size % known)):
+        raise RuntimeError(f"reshape: shape {shape} is invalid for input of size {x.data.size} "
+                           f"(shape {tuple(x.shape)})")
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def permute(x, *dims):
+    dims = _sizes(dims)
+    if sorted(normalize_dim("permute", d, x.ndim) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of a "
+                         f"tensor of shape {tuple(x.shape)}")
+    dims = tuple(normalize_dim("permute", d, x.ndim) for d in dims)
+    if dims == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x, dim0, dim1):
+    d0, d1 = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
+    order = list(range(x.ndim))
+    order[d0], order[d1] = order[d1], order[d0]
+    return permute(x, *order)
+
+
+def expand(x, *shape):
+    shape = _sizes(shape)
+    if len(shape) < x.ndim:
+        raise ValueError(f"expand: the target shape {shape} has fewer dims than the input's "
+                         f"{tuple(x.shape)}")
+    lead = len(shape) - x.ndim
+    target = []
+    for i, s in enumerate(shape):
+        own = x.shape[i - lead] if i >= lead else None
+        if s == -1:
+            if own is None:
+                raise ValueError(f"expand: -1 is not allowed for a new leading dim (target {shape})")
+            s = own
+        if own is not None and own != 1 and own != s:
+            raise ValueError(f"expand: the expanded size {s} must match the existing size {own} at "
+                             f"non-singleton dim {i} (input {tuple(x.shape)}, target {shape})")
+        target.append(int(s))
+    target = tuple(target)
+    if target == x.shape:
+        return x
+    return Expand.apply(x, shape=target)
+
+
+def broadcast_to(x, shape):
+    return expand(x, *shape)
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims = normalize_dims("squeeze", dim, x.ndim)
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    d = normalize_dim("unsqueeze", dim, x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = normalize_dim("flatten", start_dim, x.ndim)
+    e = normalize_dim("flatten", end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    n = 1
+    for v in x.shape[s:e + 1]:
+        n *= v
+    return reshape(x, x.shape[:s] + (n,) + x.shape[e + 1:])
+
+
+def unflatten(x, dim, sizes):
+    d = normalize_dim("unflatten", dim, x.ndim)
+    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+
+
+def contiguous(x):
+    if x.data.flags.c_contiguous:
+        return x
+    return Contiguous.apply(x)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim (PyTorch's ``torch.cat``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    ref = tensors[0]
+    d = normalize_dim("cat", dim, ref.ndim)
+    for t in tensors[1:]:
+        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
+            raise ValueError(f"cat: expected all tensors to have the same shape except in dim {dim}; "
+                             f"got {tuple(ref.shape)} and {tuple(t.shape)}")
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        common = np.result_type(*dtypes)
+        tensors = [t.to(common) for t in tensors]
+    if len(tensors) == 1:
+        return tensors[0]
+    return Cat.apply(*tensors, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: expected all tensors to have the same shape, got {sorted(shapes)}")
+    d = normalize_dim("stack", dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, d) for t in tensors], dim=d)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Cut ``x`` along ``dim`` into pieces of ``split_size`` (the last may be smaller) or of the
+    listed sizes.  Each piece is a slice: its gradient lands back where it came from."""
+    d = normalize_dim("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {dim} has size {n}")
+    lead = (slice(None),) * d
+    pieces, start = [], 0
+    for s in sizes:
+        pieces.append(x[lead + (slice(start, start + s),)])
+        start += s
+    return tuple(pieces)
+
+
+def chunk(x, chunks, dim=0):
+    d = normalize_dim("chunk", dim, x.ndim)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    size = -(-x.shape[d] // chunks) if x.shape[d] else 1
+    return split(x, size, d)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad the last dims: ``pad = (left, right)`` for the last dim, then ``(top, bottom)`` for the
+    one before, … as ``torch.nn.functional.pad``."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; only 'constant'")
+    pad = tuple(pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: the padding {pad} must have an even length of at most 2×{x.ndim} "
+                         f"for a tensor of shape {tuple(x.shape)}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(x, widths=tuple(widths), value=value)
+
+
+def repeat(x, *sizes):
+    reps = _sizes(sizes)
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: the number of repeats {len(reps)} can't be smaller than the "
+                         f"number of dims {x.ndim} (shape {tuple(x.shape)})")
+    return Repeat.apply(x, reps=tuple(reps))
+
+
+def flip(x, *dims):
+    dims = normalize_dims("flip", _sizes(dims), x.ndim)
+    return Flip.apply(x, dims=dims)
