@@ -12,16 +12,16 @@ from .backend import Device, array_module, module_for_device, to_device
 
 def _infer_dtype(data):
     """PyTorch's dtype for Python data: bool < int64 < default float."""
-    kind = "b"
+    kind = ""  # stays "" for empty data, which is float as in PyTorch
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
         elif isinstance(x, bool) or isinstance(x, np.bool_):
-            pass
+            kind = kind or "b"
         elif isinstance(x, (int, np.integer)):
-            kind = "i" if kind == "b" else kind
+            kind = "i" if kind in ("", "b") else kind
         elif isinstance(x, (float, np.floating)):
             kind = "f"
         elif isinstance(x, Tensor):
@@ -29,7 +29,8 @@ def _infer_dtype(data):
         else:
             raise TypeError(f"tensor(): can't convert an element of type {type(x).__name__}; expected "
                             "numbers, bools, nested lists of them, or arrays")
-    return {"b": _dt.bool, "i": _dt.int64, "f": _dt.get_default_dtype()}[kind]
+    default = _dt.get_default_dtype()
+    return {"": default, "b": _dt.bool, "i": _dt.int64, "f": default}[kind]
 
 
 def _check_requires_grad(dtype, requires_grad, who):
@@ -196,8 +197,8 @@ def randn(*size, dtype=None, requires_grad=False, device=None):
 
 def randint(low, high=None, size=(), dtype=None, device=None):
     """Integers uniform in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
-    if high is None:
-        low, high = 0, low
+    if high is None or isinstance(high, (tuple, list)):
+        low, high, size = 0, low, (size if high is None else high)
     return _random(lambda s: _generator.integers(low, high, s), tuple(size), dtype, False, device,
                    "randint", _dt.int64)
 

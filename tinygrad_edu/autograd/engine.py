@@ -20,6 +20,7 @@ or the input leaves themselves.  To differentiate a scalar loss L:
 With ``create_graph=True`` the ``backward`` methods run in grad mode, so they are recorded like any
 forward computation and the gradients can be differentiated again.
 """
+from ..backend import array_module
 from . import grad_mode
 from .function import Function
 
@@ -190,8 +191,7 @@ def _seed_gradients(outputs, grad_outputs, who):
                 raise RuntimeError(f"{who}: grad can be implicitly created only for scalar outputs; "
                                    f"output {i} has shape {tuple(out.shape)}: pass gradient= (a "
                                    "tensor of that shape)")
-            g = Tensor._wrap(out.data.__array_namespace__().ones_like(out.data)
-                             if hasattr(out.data, "__array_namespace__") else _ones_like(out.data))
+            g = Tensor._wrap(array_module(out.data).ones_like(out.data))  # dL/dL = 1
         else:
             if not isinstance(g, Tensor):
                 g = tensor(g, dtype=out.dtype, device=out.device)
@@ -200,11 +200,6 @@ def _seed_gradients(outputs, grad_outputs, who):
                                    f"expected the output's shape {tuple(out.shape)}")
         seeds.append(g)
     return seeds
-
-
-def _ones_like(array):
-    from ..backend import array_module
-    return array_module(array).ones_like(array)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):

@@ -81,6 +81,11 @@ class Context:
 class Function(Context):
     """Base class of every differentiable op; subclass it and write ``forward``/``backward``."""
 
+    # True for ops whose forward may return a NumPy *view* of its first input (reshape, permute,
+    # slicing…): the result then shares the input's version counter, so an in-place write through
+    # either one is seen by values saved from the other.
+    returns_view = False
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
@@ -113,13 +118,15 @@ class Function(Context):
         if isinstance(out, Tensor):  # a custom forward may return a Tensor; we want its array
             out = out.data
         result = Tensor._wrap(out)
+        if cls.returns_view and out.base is not None and out.base is _owner(arrays[0]):
+            result._version_box = args[0]._version_box  # one memory, one version counter
         if needs_grad:
             result.requires_grad = True
             result.grad_fn = ctx
             ctx.input_meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
                                    for a in args)
             if ctx._to_save:
-                ctx._saved = tuple(_SavedValue(v, args, arrays, result) for v in ctx._to_save)
+                ctx._saved = tuple(_SavedValue(v, args, arrays, result, out) for v in ctx._to_save)
                 ctx._to_save = ()
         return result
 
@@ -183,6 +190,12 @@ class OpIndexError(OpError, IndexError):
     pass
 
 
+def _owner(array):
+    """The array that owns the memory ``array`` looks at (NumPy collapses chains of views)."""
+    base = getattr(array, "base", None)
+    return array if base is None else base
+
+
 def _edge(a):
     """What a node remembers of one input: its grad_fn (a non-leaf), the tensor itself (a leaf
     that requires grad), or None (a constant or a non-tensor option)."""
@@ -203,14 +216,16 @@ class _SavedValue:
 
     __slots__ = ("array", "leaf", "grad_fn", "requires_grad", "version_box", "version", "is_output")
 
-    def __init__(self, value, args, arrays, result):
+    def __init__(self, value, args, arrays, result, raw_out=None):
         self.is_output = False
         self.leaf = self.grad_fn = self.version_box = None
         self.requires_grad = False
         self.version = 0
         tensor = value if isinstance(value, Tensor) else None
         if tensor is None:
-            if value is result.data:
+            # ``raw_out``: what forward returned, before _wrap turned a NumPy 0-d scalar into an
+            # array; saving that scalar is saving the output too
+            if value is result.data or (value is raw_out and raw_out is not None):
                 tensor, self.is_output = result, True
             else:
                 for a, arr in zip(args, arrays):

@@ -1,21 +1,23 @@
 """Argument checks shared by the ops: each error names the op, the shapes and what was expected
 (Chainer's ``type_check`` idea; a bare NumPy traceback teaches nothing)."""
+import numpy as np
+
 
 
 def normalize_dim(op, dim, ndim):
     """One dim index, negative counted from the end, checked against ``ndim``."""
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)  # a 0-d tensor accepts dim 0 / -1
-    if not isinstance(dim, int) or isinstance(dim, bool) or not lo <= dim <= hi:
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or not lo <= dim <= hi:
         raise IndexError(f"{op}: dim {dim!r} is out of range for a tensor with {ndim} dims "
                          f"(expected an int in [{lo}, {hi}])")
-    return dim % ndim if ndim else 0
+    return int(dim) % ndim if ndim else 0
 
 
 def normalize_dims(op, dim, ndim):
     """``None`` (all dims), an int or a tuple of ints -> a sorted tuple of non-negative dims."""
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, int):
+    if isinstance(dim, (int, np.integer)):
         dim = (dim,)
     dims = tuple(normalize_dim(op, d, ndim) for d in dim)
     if len(set(dims)) != len(dims):

@@ -50,6 +50,8 @@ def operands(a, b):
 
 
 def _number_or_tensor(x, partner):
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        x = x.item()  # a NumPy scalar (np.sqrt(2.0)) acts as the Python number it holds, as in PyTorch
     if isinstance(x, (bool, int, float)):
         return x
     if isinstance(x, (np.ndarray, np.generic)) or array_module(x) is not np:

@@ -19,6 +19,8 @@ from .checks import normalize_dim
 class GetItem(Function):
     """y = x[index].   dL/dx = scatter-add of g into zeros shaped like x at ``index``."""
 
+    returns_view = True  # basic indexing returns a view; advanced indexing copies
+
     @staticmethod
     def forward(ctx, x, index=None, advanced=False):
         ctx.in_shape, ctx.index, ctx.advanced = x.shape, index, advanced

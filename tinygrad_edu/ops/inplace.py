@@ -26,6 +26,15 @@ def _check_leaf(t, op):
                            "operation; wrap the update in `with no_grad():` (as optimizers do)")
 
 
+def _check_not_recorded_view(t, op):
+    """A recorded in-place op is computed out of place; on a *view* that would leave the tensor it
+    views unchanged (PyTorch rewrites the base's history instead).  Refuse rather than diverge."""
+    if t.grad_fn is not None and type(t.grad_fn).returns_view and t.data.base is not None:
+        raise RuntimeError(f"{op}: in-place change of a view ({t.grad_fn.name()}) while the graph is "
+                           "being recorded is not supported; use the out-of-place op (e.g. "
+                           "y = y * 2) or clone() the view first")
+
+
 def apply_inplace(t, op, compute):
     """Make ``t`` hold ``compute(t)``, recorded or written in place as the module docstring says."""
     _check_leaf(t, op)
@@ -40,6 +49,7 @@ def apply_inplace(t, op, compute):
                                f"dtype {t.dtype}")
         result = result.to(t.dtype)
     if result.grad_fn is not None:
+        _check_not_recorded_view(t, op)
         t.data = result.data
         t.grad_fn, t.requires_grad = result.grad_fn, True
         t._version_box = [t._version_box[0] + 1]
@@ -87,6 +97,7 @@ def setitem(t, index, value):
     recording = grad_mode.state.enabled and (t.requires_grad or getattr(value, "requires_grad", False))
     norm_index, advanced = _normalize_index(t, index)
     if recording:
+        _check_not_recorded_view(t, "setitem")
         v = value if isinstance(value, Tensor) else tensor(value, dtype=t.dtype)
         result = IndexPut.apply(t, v.to(t.dtype), index=norm_index, advanced=advanced)
         t.data = result.data

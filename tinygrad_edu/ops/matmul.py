@@ -55,7 +55,7 @@ def matmul(a, b):
     if b.ndim == 1:
         out = out.squeeze(-1)
     if a.ndim == 1:
-        out = out.squeeze(-2)
+        out = out.squeeze(-1 if b.ndim == 1 else -2)  # 1-D @ 1-D: (1,) after the squeeze above
     return out
 
 

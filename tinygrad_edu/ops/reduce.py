@@ -45,9 +45,9 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx, x, dims=None, keepdim=False, largest=True):
-        if x.size == 0:
-            raise ValueError(f"{'amax' if largest else 'amin'}: cannot reduce an empty tensor of "
-                             f"shape {x.shape}")
+        if any(x.shape[d] == 0 for d in dims):  # reducing an empty dim has no max (as PyTorch)
+            raise ValueError(f"{'amax' if largest else 'amin'}: cannot reduce an empty dim of a "
+                             f"tensor of shape {x.shape} (dims {dims})")
         y = x.max(axis=dims, keepdims=True) if largest else x.min(axis=dims, keepdims=True)
         ctx.in_shape, ctx.keep_shape = x.shape, y.shape
         hits = (x == y)
@@ -103,8 +103,11 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dims=None, keepdim=False):
         xp = array_module(x)
-        m = x.max(axis=dims, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
+        if x.size == 0:  # an empty sum of exponentials: log 0 = -inf (no max to subtract)
+            m = xp.zeros(keepdim_shape(x.shape, dims), dtype=x.dtype)
+        else:
+            m = x.max(axis=dims, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)
         y = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
         ctx.keep_shape = y.shape
         out = y if keepdim else y.reshape([s for i, s in enumerate(x.shape) if i not in dims])
@@ -124,7 +127,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         xp = array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e = xp.exp(x - x.max(axis=dim, keepdims=True)) if x.size else x.copy()
         y = e / e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
@@ -142,7 +145,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         xp = array_module(x)
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = x - x.max(axis=dim, keepdims=True) if x.size else x.copy()
         y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(y)
@@ -160,7 +163,7 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, dim=0):
         ctx.dim = dim
-        y = array_module(x).cumsum(x, axis=dim)
+        y = array_module(x).cumsum(x, axis=dim).reshape(x.shape)  # NumPy makes a 0-d input 1-D
         return y.astype(np.int64) if x.dtype.kind in "bu" or x.dtype == np.int32 else y
 
     @staticmethod
@@ -292,8 +295,28 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    """√var.   dL/dx = dvar/dx · g / (2·std)."""
-    return var(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction).sqrt()
+    """√var.   dL/dx = dvar/dx · g / (2·std)  (0 where std = 0, as PyTorch)."""
+    return StdFromVar.apply(var(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
+
+
+class StdFromVar(Function):
+    """y = √v, the last step of ``std``.   dL/dv = g / (2y), taken as 0 where y = 0.
+
+    A constant input has std 0, where the plain square root's derivative is 1/0; PyTorch defines
+    std's gradient there as 0 (the variance's own gradient is 0 there anyway), and so do we."""
+
+    @staticmethod
+    def forward(ctx, v):
+        y = array_module(v).sqrt(v)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        zero = y.data == 0
+        safe = where(zero, 1.0, y)  # never divide by 0, even in a second derivative
+        return where(zero, 0.0, g / (safe * 2.0))
 
 
 def logsumexp(x, dim, keepdim=False):
@@ -324,6 +347,6 @@ def cumsum(x, dim, dtype=None):
 
 
 from ..tensor import Tensor  # noqa: E402
-from .elementwise import exp, maximum, minimum  # noqa: E402
+from .elementwise import exp, maximum, minimum, where  # noqa: E402
 from .indexing import gather  # noqa: E402
 

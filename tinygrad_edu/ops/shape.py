@@ -23,6 +23,8 @@ from .checks import normalize_dim, normalize_dims
 class Reshape(Function):
     """y = x with a new shape (same entries, same order).   dL/dx = g.reshape(x.shape)."""
 
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, shape=None):
         ctx.in_shape = x.shape
@@ -36,9 +38,11 @@ class Reshape(Function):
 class Permute(Function):
     """y = x with its dims reordered.   dL/dx = g permuted back by the inverse order."""
 
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, dims=None):
-        ctx.inverse = tuple(np.argsort(dims))
+        ctx.inverse = tuple(int(i) for i in np.argsort(dims))
         return x.transpose(dims)
 
     @staticmethod
@@ -48,6 +52,8 @@ class Permute(Function):
 
 class Expand(Function):
     """y = x broadcast to ``shape`` (a view: no copy).   dL/dx = sum_to(g, x.shape)."""
+
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, shape=None):
@@ -66,10 +72,11 @@ class SumTo(Function):
     def forward(ctx, x, shape=None):
         ctx.in_shape = x.shape
         lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                          if s == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(shape)
+        y = x.sum(axis=tuple(range(lead))) if lead else x  # the dims broadcasting added in front
+        kept = tuple(i for i, s in enumerate(shape) if s == 1 and y.shape[i] != 1)
+        if kept:                                           # the size-1 dims broadcasting stretched
+            y = y.sum(axis=kept, keepdims=True)
+        return y  # two plain reductions: a fresh array, never a view (no copy needed later)
 
     @staticmethod
     def backward(ctx, g):
@@ -143,7 +150,7 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, x, reps=None):
-        ctx.in_shape = x.shape
+        ctx.in_shape, ctx.reps = x.shape, reps
         return array_module(x).tile(x, reps)
 
     @staticmethod
@@ -152,13 +159,15 @@ class Repeat(Function):
         lead = g.ndim - len(in_shape)
         g = g.sum(tuple(range(lead))) if lead else g
         split = []
-        for r_s, s in zip(g.shape, in_shape):
-            split += [r_s // s, s]
+        for r, s in zip(ctx.reps[lead:], in_shape):  # each dim of g is r copies of s entries
+            split += [r, s]
         return g.reshape(*split).sum(tuple(range(0, 2 * len(in_shape), 2)))
 
 
 class Flip(Function):
     """y = x reversed along ``dims``.   dL/dx = flip(g, dims)."""
+
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, dims=None):
@@ -325,7 +334,7 @@ def split(x, split_size_or_sections, dim=0):
         size = split_size_or_sections
         if size <= 0:
             raise ValueError(f"split: split_size must be positive, got {size}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) or [0]  # empty: 1 piece
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -342,8 +351,9 @@ def chunk(x, chunks, dim=0):
     d = normalize_dim("chunk", dim, x.ndim)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    size = -(-x.shape[d] // chunks) if x.shape[d] else 1
-    return split(x, size, d)
+    if x.shape[d] == 0:  # PyTorch: ``chunks`` empty pieces
+        return split(x, [0] * chunks, d)
+    return split(x, -(-x.shape[d] // chunks), d)
 
 
 def pad(x, pad, mode="constant", value=0.0):
