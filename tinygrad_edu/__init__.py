@@ -24,6 +24,7 @@ from .ops.reduce import (amax, amin, argmax, argmin, cumsum, log_softmax, logsum
 from .ops.shape import (broadcast_to, cat, chunk, concat, contiguous, expand, flatten, flip,  # noqa: F401
                         permute, repeat, reshape, split, squeeze, stack, transpose, unsqueeze)
 from .ops.indexing import gather, one_hot  # noqa: F401
+from . import nn, optim  # noqa: F401,E402  (tg.nn.Linear, tg.optim.SGD, as torch.nn / torch.optim)
 
 
 class cuda:  # noqa: N801  (PyTorch's spelling: tinygrad_edu.cuda.is_available())
@@ -33,3 +34,10 @@ class cuda:  # noqa: N801  (PyTorch's spelling: tinygrad_edu.cuda.is_available()
 
 
 __version__ = "0.1.0"
+
+try:  # the fast kernel tiers (numba on CPU, CuPy on GPU) register over the NumPy references
+    from . import kernels  # noqa: F401,E402
+except Exception as _exc:  # noqa: BLE001  (no numba, or a broken one: the references still work)
+    import warnings as _warnings
+    _warnings.warn(f"tinygrad_edu: fast kernels unavailable ({_exc.__class__.__name__}: {_exc}); "
+                   "using the NumPy reference implementations", RuntimeWarning, stacklevel=2)

@@ -1,0 +1,13 @@
+"""``tinygrad_edu.nn``: modules, layers, losses and initialisers, with PyTorch's names.
+
+    import tinygrad_edu.nn as nn
+    import tinygrad_edu.nn.functional as F
+
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    loss = F.cross_entropy(model(x), y)
+"""
+from . import functional, init  # noqa: F401
+from .module import Module, Parameter, RemovableHandle  # noqa: F401
+from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding,  # noqa: F401
+                     Flatten, GELU, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, ModuleList,
+                     MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, SiLU, Softmax, Tanh)

@@ -1,0 +1,455 @@
+"""Loss functions: how wrong a prediction is, as one number to minimise.
+
+All have PyTorch's signatures (including the deprecated ``size_average``/``reduce`` pair) and its
+``reduction``: ``'none'`` keeps one loss per element (or sample), ``'sum'`` adds them, ``'mean'``
+averages them — where a *weighted* mean divides by the total weight, not by the count.
+
+Numerical stability is the lesson of this file.  Softmax followed by ``log`` overflows for logits
+of ±1e4 (e^10000 is inf); the log-sum-exp trick does not:
+
+    log softmax(x)ᵢ = xᵢ - m - ln Σⱼ e^(xⱼ - m),   m = maxⱼ xⱼ      (every exponent ≤ 0)
+
+and the binary cross-entropy of a logit is written with softplus, never with log(sigmoid(x)).
+
+The two classification losses on the hot path (``cross_entropy`` and ``nll_loss`` with class
+indices) are fused ``Function``s: one node, whose backward is a single closed formula,
+
+    d cross_entropy / d logits = (softmax(logits) - onehot(target)) / N     (plain mean case)
+
+written in Tensor ops, so second derivatives work too.
+"""
+import warnings
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..backend import array_module, to_device
+from ..ops import elementwise as _ew, reduce as _red
+from ..tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------------------------------
+# reduction helpers
+# ---------------------------------------------------------------------------------------------
+def _reduction(op, reduction, size_average=None, reduce=None):
+    """The reduction string, translating PyTorch's deprecated ``size_average``/``reduce`` pair."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if (size_average and reduce) else "sum" if reduce else "none"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def _reduce(losses, reduction):
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+def _as_tensor(op, name, value, like):
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return Tensor._wrap(array_module(like.data).asarray(value, dtype=like.dtype))
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}") from None
+
+
+def _check_float(op, input):  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating point tensor, got dtype {input.dtype} "
+                        f"(shape {tuple(input.shape)})")
+
+
+# ---------------------------------------------------------------------------------------------
+# regression losses
+# ---------------------------------------------------------------------------------------------
+def _pointwise_loss(op, input, target, reduction, weight, distance):  # noqa: A002
+    _check_float(op, input)
+    target = _as_tensor(op, "target", target, input)
+    if target.shape != input.shape:
+        warnings.warn(f"{op}: using a target size {tuple(target.shape)} that is different to the "
+                      f"input size {tuple(input.shape)}; the two will be broadcast, which is likely "
+                      "not what you want", UserWarning, stacklevel=3)
+    losses = distance(input - target)
+    if weight is None:
+        return _reduce(losses, reduction)
+    if weight.shape != input.shape:
+        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(weight.shape)}")
+    weighted = losses * weight
+    if reduction == "mean":
+        return weighted.sum() / weight.sum()
+    return _reduce(weighted, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    """Mean squared error: ℓᵢ = (xᵢ - yᵢ)²  (times wᵢ when ``weight`` is given).
+
+    dℓᵢ/dxᵢ = 2 (xᵢ - yᵢ);  with ``'mean'`` every gradient is divided by the number of elements
+    (by Σw for a weighted mean).  ``target`` broadcasts against ``input`` (with a warning, as in
+    PyTorch) and may require grad too (dℓ/dy = -dℓ/dx).
+    """
+    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    return _pointwise_loss("mse_loss", input, target, reduction, weight, lambda d: d * d)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    """Mean absolute error: ℓᵢ = |xᵢ - yᵢ|  (times wᵢ when ``weight`` is given).
+
+    dℓᵢ/dxᵢ = sign(xᵢ - yᵢ)  (0 where they are equal, as PyTorch); ``'mean'`` divides by the
+    number of elements (Σw for a weighted mean).
+    """
+    reduction = _reduction("l1_loss", reduction, size_average, reduce)
+    return _pointwise_loss("l1_loss", input, target, reduction, weight, _ew.abs)
+
+
+# ---------------------------------------------------------------------------------------------
+# classification with class indices: nll_loss and cross_entropy
+# ---------------------------------------------------------------------------------------------
+def _class_index_inputs(op, input, target, weight, ignore_index):  # noqa: A002
+    """Check the shapes, dtypes and values of a class-index loss and flatten it to rows:
+    input (N, C, d1, ...) becomes (M, C) with M = N·d1·…, target becomes (M,).
+    Returns (rows, flat_target, weight_array, target_shape)."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = to_device(t, input.device)  # the indices live where the logits do
+    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    expected = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold class indices as an integer tensor (int64) of shape "
+                        f"{expected} for input of shape {tuple(input.shape)}, or (cross_entropy only) "
+                        f"class probabilities as a float tensor of the input's shape; got dtype "
+                        f"{t.dtype} and shape {tuple(t.shape)}")
+    if t.shape != expected:
+        if input.ndim >= 2 and t.ndim >= 1 and t.shape[0] != input.shape[0]:
+            raise ValueError(f"{op}: expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({t.shape[0]}): input {tuple(input.shape)}, target "
+                             f"{tuple(t.shape)}")
+        raise ValueError(f"{op}: target of shape {tuple(t.shape)} does not fit input of shape "
+                         f"{tuple(input.shape)}; class indices need shape {expected}")
+    if n_classes == 0:
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} has no classes")
+    if t.size:
+        bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
+        if bad.any():
+            value = int(t[bad].reshape(-1)[0])
+            raise IndexError(f"{op}: target class index {value} is out of range for input of shape "
+                             f"{tuple(input.shape)} with {n_classes} classes; indices must be in "
+                             f"[0, {n_classes}) or equal ignore_index={ignore_index}")
+    w = None
+    if weight is not None:
+        if getattr(weight, "requires_grad", False):
+            raise RuntimeError(f"{op}: the class weight is a constant of the loss (it is not "
+                               "differentiable); pass weight.detach()")
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        if w.shape != (n_classes,):
+            raise ValueError(f"{op}: weight must be a 1-D tensor with one entry per class, shape "
+                             f"({n_classes},) for input {tuple(input.shape)}; got {tuple(w.shape)}")
+        w = array_module(input.data).asarray(w, dtype=input.dtype)
+    if input.ndim == 1:
+        rows = input.reshape(1, n_classes)
+    elif input.ndim == 2:
+        rows = input
+    else:  # move the class dim last, then every position is one row
+        rows = input.permute(0, *range(2, input.ndim), 1).reshape(-1, n_classes)
+    return rows, t.reshape(-1), w, t.shape
+
+
+def _row_weights(target, weight, ignore_index, dtype):
+    """For each row: its class index made safe (ignored rows point at class 0), whether it counts,
+    and its weight w[target] (0 for ignored rows)."""
+    xp = array_module(target)
+    valid = target != ignore_index
+    safe = xp.where(valid, target, 0)
+    row_weight = valid.astype(dtype) if weight is None else xp.where(valid, weight[safe], 0).astype(dtype)
+    return safe, valid, row_weight
+
+
+def _reduce_rows(losses, row_weight, reduction):
+    """Reduce per-row losses; also return the factor each row's gradient is scaled by."""
+    if reduction == "none":
+        return losses, 1.0
+    total = losses.sum()
+    if reduction == "sum":
+        return total, 1.0
+    denominator = row_weight.sum()  # a weighted mean divides by the total weight
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / denominator    # nan when every row is ignored, as in PyTorch
+    return mean, (1.0 / float(denominator) if denominator != 0 else 0.0)
+
+
+def _scale_grad(g, reduction):
+    return g.reshape(-1, 1) if reduction == "none" else g
+
+
+class NLLLoss(Function):
+    """Negative log-likelihood of the target class, from log-probabilities z (M rows, C classes):
+
+        ℓᵢ = -w[tᵢ] · z[i, tᵢ]            (0 for rows whose target is ``ignore_index``)
+        dℓᵢ/dz[i, c] = -w[tᵢ] · [c = tᵢ]   (a one-hot row, scaled)
+
+    'mean' divides the sum (and so every gradient) by Σᵢ w[tᵢ] over the rows that count.
+    The loss is linear in z, so its backward is a constant times g.
+    """
+
+    @staticmethod
+    def forward(ctx, log_probs, target=None, weight=None, ignore_index=-100, reduction="mean"):
+        xp = array_module(log_probs)
+        rows = xp.arange(log_probs.shape[0])
+        safe, valid, row_weight = _row_weights(target, weight, ignore_index, log_probs.dtype)
+        losses = xp.where(valid, -row_weight * log_probs[rows, safe], 0).astype(log_probs.dtype)
+        out, scale = _reduce_rows(losses, row_weight, reduction)
+        ctx.shape, ctx.safe, ctx.reduction = log_probs.shape, safe, reduction
+        ctx.coefficient = -row_weight * scale
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(ctx.safe)
+        coefficient = xp.zeros(ctx.shape, dtype=g.dtype)
+        coefficient[xp.arange(ctx.shape[0]), ctx.safe] = ctx.coefficient
+        return Tensor._wrap(coefficient) * _scale_grad(g, ctx.reduction)
+
+
+class CrossEntropyWithIndices(Function):
+    """log_softmax and nll_loss fused: logits x (M rows, C classes), class indices t.
+
+    With p = softmax(xᵢ), ε = label_smoothing and class weights w (all 1 when not given), each
+    counted row's target distribution is  qᵢ = (1-ε)·w[tᵢ]·onehot(tᵢ) + (ε/C)·w, and
+
+        ℓᵢ = -Σ_c qᵢc · log pᵢc
+        dℓᵢ/dxᵢ = pᵢ · Σ_c qᵢc - qᵢ          (= pᵢ - onehot(tᵢ) in the plain case)
+
+    because d log pᵢc / dxᵢ = onehot(c) - pᵢ.  'mean' divides by Σᵢ w[tᵢ] over counted rows
+    (PyTorch uses that one denominator for the smoothing term too).  The forward computes
+    log p with the log-sum-exp shift (stable for any logits) and keeps p for the backward;
+    under ``create_graph`` p is recomputed from x in Tensor ops so that its dependence on x is
+    recorded for second derivatives.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target=None, weight=None, ignore_index=-100, label_smoothing=0.0,
+                reduction="mean"):
+        xp = array_module(logits)
+        m, c = logits.shape
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = xp.exp(shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        log_probs = shifted - xp.log(total)
+        probs /= total
+        safe, valid, row_weight = _row_weights(target, weight, ignore_index, logits.dtype)
+        losses = xp.where(valid, -row_weight * log_probs[xp.arange(m), safe], 0).astype(logits.dtype)
+        if label_smoothing > 0:
+            smooth = -(log_probs @ weight if weight is not None else log_probs.sum(axis=1))
+            losses = (1 - label_smoothing) * losses + \
+                (label_smoothing / c) * xp.where(valid, smooth, 0).astype(logits.dtype)
+        out, scale = _reduce_rows(losses, row_weight, reduction)
+        ctx.save_for_backward(logits, probs)
+        ctx.safe, ctx.valid, ctx.row_weight, ctx.weight = safe, valid, row_weight, weight
+        ctx.smoothing, ctx.scale, ctx.reduction = label_smoothing, scale, reduction
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        logits, probs = ctx.saved_tensors
+        if grad_mode.state.enabled:  # create_graph: make p a recorded function of the logits
+            probs = _red.softmax(logits, 1)
+        xp = array_module(ctx.safe)
+        m, c = probs.shape
+        eps = ctx.smoothing
+        q = xp.zeros((m, c), dtype=g.dtype)
+        q[xp.arange(m), ctx.safe] = (1 - eps) * ctx.row_weight * ctx.scale
+        if eps > 0:
+            w = ctx.weight if ctx.weight is not None else xp.ones(c, dtype=g.dtype)
+            q += ((eps / c) * ctx.scale * ctx.valid.astype(g.dtype))[:, None] * w[None, :]
+        q_total = q.sum(axis=1, keepdims=True)
+        return (probs * Tensor._wrap(q_total) - Tensor._wrap(q)) * _scale_grad(g, ctx.reduction)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
+             reduce=None, reduction="mean"):
+    """Negative log-likelihood loss for log-probabilities ``input`` (usually ``log_softmax``):
+    input (C,), (N, C) or (N, C, d1, ...); target class indices (), (N,) or (N, d1, ...).
+
+        ℓ = -w[t] · input[t]        'mean': Σ ℓ / Σ w[t] over targets ≠ ignore_index
+
+    dℓ/d input = -w[t] at the target class, 0 elsewhere (see ``NLLLoss``).
+    """
+    reduction = _reduction("nll_loss", reduction, size_average, reduce)
+    _check_float("nll_loss", input)
+    rows, flat, w, target_shape = _class_index_inputs("nll_loss", input, target, weight, ignore_index)
+    out = NLLLoss.apply(rows, target=flat, weight=w, ignore_index=ignore_index, reduction=reduction)
+    return out.reshape(target_shape) if reduction == "none" else out
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between the softmax of the logits ``input`` and the target.
+
+    Shapes as PyTorch: input (C,), (N, C) or (N, C, d1, ...), classes along dim 1 (dim 0 when
+    unbatched).  The target is either
+
+    * **class indices** (an integer tensor of shape (), (N,) or (N, d1, ...)):
+      ℓ = -(1-ε) w[t] log p[t] - (ε/C) Σ_c w[c] log p[c];  'mean' divides by Σ w[t];
+      entries equal to ``ignore_index`` contribute nothing and are not counted; or
+    * **class probabilities** (a float tensor of the input's shape):
+      ℓ = -Σ_c w[c] · y'[c] · log p[c] with y' = (1-ε)·y + ε/C;  'mean' divides by N·d1·….
+
+    p = softmax(input) along the class dim, ε = ``label_smoothing``.  The gradient with respect to
+    the logits is p·Σq - q for the target distribution q (p - onehot(t) in the plain case), see
+    ``CrossEntropyWithIndices``.  Stable for logits of any size (log-sum-exp).
+    """
+    op = "cross_entropy"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    _check_float(op, input)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have at least 1 dim ((C,), (N, C) or (N, C, d1, ...)), "
+                         "got a 0-d tensor")
+    if isinstance(target, Tensor) and target.shape == input.shape and target.ndim:
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
+                                            label_smoothing)
+    rows, flat, w, target_shape = _class_index_inputs(op, input, target, weight, ignore_index)
+    out = CrossEntropyWithIndices.apply(rows, target=flat, weight=w, ignore_index=ignore_index,
+                                        label_smoothing=label_smoothing, reduction=reduction)
+    return out.reshape(target_shape) if reduction == "none" else out
+
+
+def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, smoothing):  # noqa: A002
+    """Soft targets, in plain Tensor ops (so the target may require grad too)."""
+    op = "cross_entropy"
+    if target.dtype.kind != "f":
+        raise TypeError(f"{op}: a target with the input's shape {tuple(input.shape)} is read as class "
+                        f"probabilities and must be floating point, got dtype {target.dtype}; class "
+                        f"indices need shape {tuple(input.shape[:1] + input.shape[2:])}")
+    if ignore_index >= 0:
+        raise ValueError(f"{op}: ignore_index ({ignore_index}) is not supported for class-probability "
+                         "targets")
+    class_dim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_dim]
+    if smoothing > 0:
+        target = target * (1 - smoothing) + smoothing / n_classes
+    weighted = _red.log_softmax(input, class_dim) * target
+    if weight is not None:
+        if tuple(weight.shape) != (n_classes,):
+            raise ValueError(f"{op}: weight must have shape ({n_classes},) for input "
+                             f"{tuple(input.shape)}, got {tuple(weight.shape)}")
+        shape = [1] * input.ndim
+        shape[class_dim] = n_classes
+        weighted = weighted * weight.reshape(shape)
+    losses = -weighted.sum(class_dim)
+    if reduction == "mean":
+        count = input.numel() // n_classes
+        return losses.sum() / count if count else losses.sum() * float("nan")
+    return _reduce(losses, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# binary classification
+# ---------------------------------------------------------------------------------------------
+class BinaryCrossEntropy(Function):
+    """ℓ = -w · [t · log x + (1-t) · log(1-x)] for probabilities x in [0, 1], each log clamped
+    at -100 (so x = 0 or 1 gives a large finite loss, as in PyTorch).
+
+        dℓ/dx = w · (x - t) / max(x(1-x), 1e-12)
+        dℓ/dt = w · (log(1-x) - log x) = -w · logit(x)
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, weight=None):
+        xp = array_module(x)
+        with np.errstate(divide="ignore"):
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        losses = (t - 1) * log_1mx - t * log_x
+        if weight is not None:
+            losses = losses * weight
+        ctx.save_for_backward(x, t)
+        ctx.weight = weight
+        return losses.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad
+        if ctx.weight is not None:
+            g = g * Tensor._wrap(ctx.weight)
+        grad_x = g * (x - t) / ((1 - x) * x).clamp(min=1e-12) if need_x else None
+        grad_t = None
+        if need_t:  # -logit(x), unclamped as in PyTorch (±inf at x = 0 or 1)
+            with np.errstate(divide="ignore"):
+                grad_t = -g * (x / (1 - x)).log()
+        return grad_x, grad_t
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                         reduction="mean"):
+    """Binary cross-entropy between probabilities ``input`` (in [0, 1]) and ``target`` of the
+    same shape: ℓ = -w·[t·log x + (1-t)·log(1-x)].  See ``BinaryCrossEntropy`` for the gradients.
+    For raw scores use ``binary_cross_entropy_with_logits``: it is stable, this one is not."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    _check_float(op, input)
+    target = _as_tensor(op, "target", target, input)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: using a target size {tuple(target.shape)} that is different to the "
+                         f"input size {tuple(input.shape)} is not supported; make them the same")
+    x = input.data
+    if x.size and ((x < 0).any() or (x > 1).any()):
+        raise ValueError(f"{op}: all elements of input should be between 0 and 1; input of shape "
+                         f"{tuple(input.shape)} has values from {float(x.min())} to {float(x.max())} "
+                         "(apply sigmoid first, or use binary_cross_entropy_with_logits)")
+    w = None
+    if weight is not None:
+        if getattr(weight, "requires_grad", False):
+            raise RuntimeError(f"{op}: weight is a constant of the loss (not differentiable); pass "
+                               "weight.detach()")
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        try:
+            w = array_module(x).broadcast_to(w, x.shape).astype(x.dtype)
+        except ValueError:
+            raise ValueError(f"{op}: weight of shape {tuple(w.shape)} cannot be broadcast to the "
+                             f"input's shape {tuple(x.shape)}") from None
+    losses = BinaryCrossEntropy.apply(input, target.to(input.dtype), weight=w)
+    return _reduce(losses, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """Binary cross-entropy of the logit ``input`` (x) against ``target`` (t), computed stably.
+
+    With σ the sigmoid, log σ(x) = -softplus(-x) and log(1 - σ(x)) = -x - softplus(-x), so
+
+        ℓ = -[pw·t·log σ(x) + (1-t)·log(1-σ(x))] = (1-t)·x + (1 + (pw-1)·t)·softplus(-x)
+
+    softplus(z) = ln(1 + e^z) never overflows (for large z it is z itself), so logits of ±1e4
+    give exact losses.  ``pos_weight`` (pw, broadcast along the last dim) weighs the positive
+    term; ``weight`` multiplies the result.  Gradient:
+
+        dℓ/dx = (1 + (pw-1)·t)·σ(x) - pw·t        (σ(x) - t without pos_weight)
+    """
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    _check_float(op, input)
+    target = _as_tensor(op, "target", target, input)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: target size {tuple(target.shape)} must be the same as input size "
+                         f"{tuple(input.shape)}")
+    target = target.to(input.dtype)
+    softplus_neg = _ew.softplus(-input)  # = -log σ(x)
+    if pos_weight is not None:
+        pos_weight = _as_tensor(op, "pos_weight", pos_weight, input)
+        losses = (1 - target) * input + ((pos_weight - 1) * target + 1) * softplus_neg
+    else:
+        losses = (1 - target) * input + softplus_neg
+    if weight is not None:
+        losses = losses * _as_tensor(op, "weight", weight, input)
+    return _reduce(losses, reduction)

@@ -1,0 +1,557 @@
+"""``Module`` and ``Parameter``: how a network keeps track of its own weights.
+
+A network is a tree of modules.  Each module owns
+
+* **parameters** — the tensors the optimizer trains (``Parameter``: a Tensor with
+  ``requires_grad=True``);
+* **buffers** — tensors that are part of the state but not trained (running statistics, masks);
+* **submodules** — its children in the tree.
+
+You never register these by hand: assigning an attribute does it (``self.fc = Linear(2, 3)``
+registers a submodule, ``self.w = Parameter(...)`` a parameter), because ``__setattr__`` looks at
+the type of the value.  Walking the tree then gives every parameter with a dotted name
+(``fc.weight``), which is exactly how ``state_dict()`` names them — the same keys as PyTorch, so
+weights move between the two frameworks one to one.
+
+``module(x)`` runs the forward pre-hooks, ``forward(x)`` and the forward hooks.
+"""
+import itertools
+import weakref
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..backend import Device, to_device
+from .. import dtypes as _dt
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a ``Module`` registers as trainable: ``Parameter(tensor)`` shares the
+    tensor's memory and sets ``requires_grad=True`` (``requires_grad=False`` gives a frozen one).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = Tensor._wrap(np.empty((0,), dtype=_dt.get_default_dtype()))
+        elif not isinstance(data, Tensor):
+            from ..creation import tensor
+            data = tensor(data)
+        if requires_grad and data.dtype.kind not in "fc":
+            raise RuntimeError(f"Parameter: only tensors of floating point dtype can require "
+                               f"gradients, got {data.dtype}; pass requires_grad=False or a float "
+                               "tensor")
+        self.data = data.data
+        self._version_box = data._version_box  # the same memory, so the same version counter
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.grad_fn = None
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        return (Parameter, (Tensor._wrap(self.data), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        copied = Parameter(Tensor._wrap(self.data.copy()), self.requires_grad)
+        if self.grad is not None:
+            copied.grad = Tensor._wrap(self.grad.data.copy())
+        memo[id(self)] = copied
+        return copied
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, *hook_dicts):
+        self.id = next(RemovableHandle._next_id)
+        self._dicts = [weakref.ref(d) for d in hook_dicts]  # a handle must not keep a module alive
+
+    def remove(self):
+        for ref in self._dicts:
+            hooks = ref()
+            if hooks is not None:
+                hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _HookDict(dict):
+    """A dict that can be weakly referenced (plain dicts cannot)."""
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of every layer and model: subclass it, create parameters and submodules in
+    ``__init__`` (after ``super().__init__()``), and write ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        set_ = object.__setattr__
+        set_(self, "training", True)
+        set_(self, "_parameters", OrderedDict())
+        set_(self, "_buffers", OrderedDict())
+        set_(self, "_non_persistent_buffers_set", set())
+        set_(self, "_modules", OrderedDict())
+        set_(self, "_forward_hooks", _HookDict())
+        set_(self, "_forward_hooks_with_kwargs", set())
+        set_(self, "_forward_pre_hooks", _HookDict())
+        set_(self, "_forward_pre_hooks_with_kwargs", set())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" '
+                                  "function")
+
+    # ---- calling ---------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if not (self._forward_hooks or self._forward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs=True``); a non-None return value replaces the output.
+        Returns a handle whose ``remove()`` unregisters it."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        if prepend:
+            self._move_to_front(self._forward_hooks, handle.id)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before every forward; a non-None return value replaces the
+        positional arguments (``(args, kwargs)`` with ``with_kwargs=True``)."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        if prepend:
+            self._move_to_front(self._forward_pre_hooks, handle.id)
+        return handle
+
+    @staticmethod
+    def _move_to_front(hooks, key):
+        items = [(key, hooks.pop(key))] + list(hooks.items())
+        hooks.clear()
+        hooks.update(items)
+
+    # ---- registration on attribute assignment ----------------------------------------------------
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name, keep="_parameters")
+            self.register_parameter(name, value)
+            return
+        if params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(Parameter or None expected); wrap it: nn.Parameter(tensor)")
+            params[name] = None
+            return
+        modules = self.__dict__.get("_modules")
+        if isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name, keep="_modules")
+            modules[name] = value
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                "(Module or None expected)")
+            modules[name] = None
+            return
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(Tensor or None expected)")
+            buffers[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    def _forget(self, name, keep):
+        """Remove ``name`` from every registry except ``keep`` (an attribute changes kind)."""
+        self.__dict__.pop(name, None)
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: look in the registries
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            table = d.get(registry)
+            if table is not None and name in table:
+                return table[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(registry, {}):
+                del self.__dict__[registry][name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        keys = list(super().__dir__()) + list(self._parameters) + list(self._buffers) + \
+            list(self._modules)
+        return sorted(set(k for k in keys if not k[0].isdigit()))
+
+    def _check_name(self, kind, name):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        if hasattr(self, name) and not any(name in self.__dict__.get(r, {}) for r in
+                                           ("_parameters", "_buffers", "_modules")):
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_parameter(self, name, param):
+        """Add ``param`` (a Parameter, or None) as ``self.<name>``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name("parameter", name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(Parameter or None required)")
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(f"cannot assign non-leaf Tensor to parameter '{name}'; the value must be "
+                             "created directly (a leaf), e.g. Parameter(tensor.detach())")
+        self._forget(name, keep="_parameters")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add a non-trained tensor as ``self.<name>``; it is saved in ``state_dict`` unless
+        ``persistent=False`` and moves with ``to()``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name("buffer", name)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(Tensor or None required)")
+        self._forget(name, keep="_buffers")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        """Add ``module`` as the child ``self.<name>``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name("module", name)
+        self._forget(name, keep="_modules")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The module at the dotted path ``target`` ('' is this module)."""
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            if item not in module._modules or module._modules[item] is None:
+                raise AttributeError(f"{module._get_name()} has no submodule `{item}` (path "
+                                     f"'{target}')")
+            module = module._modules[item]
+        return module
+
+    def get_parameter(self, target):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._parameters:
+            raise AttributeError(f"{module._get_name()} has no parameter `{name}`")
+        return module._parameters[name]
+
+    # ---- walking the tree -------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module and every descendant, parents first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            sub_prefix = prefix + ("." if prefix else "") + name
+            yield from module.named_modules(memo, sub_prefix, remove_duplicate)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and module not in seen:
+                seen.add(module)
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse, remove_duplicate):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or (remove_duplicate and value in seen):
+                    continue
+                if remove_duplicate:
+                    seen.add(value)
+                yield module_prefix + ("." if module_prefix else "") + name, value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) for every parameter, each shared one once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant, then on this module (e.g. custom init)."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ---- modes and gradients ------------------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (dropout active, …) on this module and every descendant."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: training mode is expected to be a bool, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (``None``), or set it to zeros in place."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad = param.grad.detach()
+                param.grad.data[...] = 0
+                param.grad._version_box[0] += 1
+
+    # ---- moving and converting -------------------------------------------------------------------
+    def _apply_to_arrays(self, convert):
+        """Replace the data of every parameter, buffer and gradient by ``convert(array)``,
+        keeping each Parameter object (so optimizers holding it stay valid)."""
+        for module in self.modules():
+            for table in (module._parameters, module._buffers):
+                for name, t in table.items():
+                    if t is None:
+                        continue
+                    t.data = convert(t.data)
+                    if t.grad is not None:
+                        t.grad = Tensor._wrap(convert(t.grad.data))
+        return self
+
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``: move and/or cast
+        every parameter and buffer in place (a dtype applies to floating point ones only)."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, (str, Device)) and str(a).split(":")[0] in ("cpu", "cuda"):
+                device = a
+            else:
+                dtype = a
+        dtype = _dt.as_dtype(dtype)
+        if dtype is not None and dtype.kind not in "fc":
+            raise TypeError(f"Module.to: only floating point dtypes are accepted, got {dtype}")
+
+        def convert(array):
+            if dtype is not None and array.dtype.kind in "fc" and array.dtype != dtype:
+                array = array.astype(dtype)
+            if device is not None:
+                array = to_device(array, device)
+            return array
+        return self._apply_to_arrays(convert)
+
+    def float(self):
+        return self.to(_dt.float32)
+
+    def double(self):
+        return self.to(_dt.float64)
+
+    def half(self):
+        return self.to(_dt.float16)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    # ---- state ---------------------------------------------------------------------------------------
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """Every parameter and persistent buffer by dotted name, in PyTorch's order (a module's
+        own parameters, then its buffers, then each child's entries) and with PyTorch's keys
+        (``0.weight``, ``encoder.layer.bias``).  Values are detached tensors sharing memory."""
+        if destination is None:
+            destination = OrderedDict()
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy the values of ``state_dict`` into this module's parameters and buffers.
+
+        Values may be Tensors, NumPy arrays or anything ``numpy.asarray`` reads (PyTorch CPU
+        tensors included); each is cast to the destination's dtype and device.  Everything is
+        checked before anything is copied: a shape mismatch always raises, and with ``strict``
+        so do missing and unexpected keys — one error listing every problem.  Returns
+        ``(missing_keys, unexpected_keys)``.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        errors = []
+        if strict:
+            if missing:
+                errors.append("Missing key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in unexpected) + ".")
+        arrays = {}
+        for key, dest in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if isinstance(value, Tensor):
+                array = value.data
+            elif hasattr(value, "__cuda_array_interface__") or isinstance(value, np.ndarray):
+                array = value            # a NumPy or CuPy array as it is
+            else:
+                array = np.asarray(value)  # lists, PyTorch CPU tensors, …
+            if tuple(array.shape) != tuple(dest.shape):
+                errors.append(f"size mismatch for {key}: copying a param with shape "
+                              f"{tuple(array.shape)} from checkpoint, the shape in current model is "
+                              f"{tuple(dest.shape)}.")
+            arrays[key] = array
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t" +
+                               "\n\t".join(errors))
+        with grad_mode.no_grad():
+            for key, array in arrays.items():
+                dest = own[key]
+                array = to_device(array, dest.device)
+                if assign:
+                    dest.data = array.astype(dest.dtype, copy=True)
+                else:
+                    dest.data[...] = array
+                dest._version_box[0] += 1
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---- printing ---------------------------------------------------------------------------------------
+    def _get_name(self):
+        return type(self).__name__
+
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr (override it in layers)."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _indent(repr(module), 2)
+                       for name, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        text = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                text += extra_lines[0]
+            else:
+                text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
+
+
+def _indent(text, spaces):
+    """Indent every line but the first (how nested reprs line up)."""
+    first, *rest = text.split("\n")
+    if not rest:
+        return text
+    return first + "\n" + "\n".join(" " * spaces + line for line in rest)
+
+
+__all__ = ["Module", "Parameter", "RemovableHandle"]

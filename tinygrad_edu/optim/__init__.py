@@ -1,0 +1,11 @@
+"""``tinygrad_edu.optim``: update rules with PyTorch's names, options and formulas.
+
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    for x, y in data:
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+"""
+from .optimizer import Optimizer  # noqa: F401
+from .sgd import SGD  # noqa: F401
+from .adam import Adam, AdamW  # noqa: F401
