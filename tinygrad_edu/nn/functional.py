@@ -22,6 +22,7 @@ from .. import creation
 from ..ops import elementwise as _ew, reduce as _red
 from ..ops.indexing import IndexAdd, one_hot  # noqa: F401  (one_hot is part of F's API)
 from ..ops.inplace import apply_inplace
+from ..ops.shape import pad  # noqa: F401  (F.pad: constant padding of the last dims)
 from ..tensor import Tensor
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                      cross_entropy, l1_loss, mse_loss, nll_loss)

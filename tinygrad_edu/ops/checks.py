@@ -14,8 +14,9 @@ def normalize_dim(op, dim, ndim):
 
 
 def normalize_dims(op, dim, ndim):
-    """``None`` (all dims), an int or a tuple of ints -> a sorted tuple of non-negative dims."""
-    if dim is None:
+    """``None`` or ``()`` (all dims, as PyTorch), an int or a tuple of ints -> a sorted tuple of
+    non-negative dims."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
         dim = (dim,)

@@ -11,6 +11,8 @@ A reduction maps many entries to one, so its backward spreads one gradient back 
 ``dim`` may be an int, a tuple of ints or None (every dim); ``keepdim=True`` keeps reduced dims as
 size 1.  Before broadcasting g back, its reduced dims are reinstated as size-1 dims.
 """
+import builtins
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -290,8 +292,10 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
         n *= x.shape[d]
     centered = x - mean(x, dims, keepdim=True)
     total = (centered * centered).sum(dims, keepdim=keepdim)
-    denominator = n - correction
-    return total / denominator if denominator > 0 else total * float("nan")
+    denominator = builtins.max(0, n - correction)  # PyTorch: n ≤ correction divides by 0 (inf or nan)
+    if denominator == 0:
+        return total * float("inf") if n else total * float("nan")
+    return total / denominator
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):

@@ -1,0 +1,14 @@
+"""The op registry: ONE description of every op, from which ``tests/test_ops_generated.py``
+generates forward parity, backward parity, gradcheck and gradgradcheck tests.
+
+One file per op family; each holds a ``SPECS`` list of ``OpSpec`` (see ``spec.py`` for what an
+entry says).  ``ALL_SPECS`` is their concatenation, in a fixed order (test ids are stable)."""
+from . import arith, elementwise, functional, indexing, reduce, shape_ops
+from .spec import Case, OpSpec, values  # noqa: F401
+
+ALL_SPECS = (arith.SPECS + elementwise.SPECS + reduce.SPECS + shape_ops.SPECS + indexing.SPECS
+             + functional.SPECS)
+
+_names = [s.name for s in ALL_SPECS]
+_dups = sorted({n for n in _names if _names.count(n) > 1})
+assert not _dups, f"op registry: duplicate names {_dups}"
