@@ -1,0 +1,133 @@
+"""The kernel tiers agree: numba (CPU) and CuPy (GPU) fast tiers against the NumPy references."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_edu as tg
+from tinygrad_edu import backend
+from tinygrad_edu.ops.elementwise import _erf_reference
+
+from tinygrad_edu.kernels.erf_numba import erf_numba  # numba is a dependency: no skip if it breaks
+
+TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-14, atol=1e-15)}
+
+
+@pytest.fixture
+def kernels_on():
+    previous = backend.use_kernels(True)
+    yield
+    backend.use_kernels(previous)
+
+
+def test_kernels_package_loaded_and_registered():
+    assert "erf_numba" in tg.kernels.loaded and tg.kernels.failed.get("erf_numba") is None
+    assert backend.registered_kernels()[("erf", "numpy")] == ["fast", "reference"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0), (7,), (4, 5), (2, 3, 4)])
+def test_erf_fast_matches_reference(dtype, shape):
+    x = np.random.default_rng(0).normal(scale=2.0, size=shape).astype(dtype)
+    fast, ref = erf_numba(x), _erf_reference(x)
+    assert fast.shape == ref.shape == x.shape and fast.dtype == ref.dtype == dtype
+    assert isinstance(fast, np.ndarray)  # 0-d input gives a 0-d array, not a NumPy scalar
+    np.testing.assert_allclose(fast, ref, **TOL[dtype])
+
+
+def test_erf_fast_special_values_and_strides():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, 6.0, -6.0], dtype=np.float64)
+    np.testing.assert_array_equal(erf_numba(x), _erf_reference(x))
+    assert math.copysign(1.0, erf_numba(x)[1]) == -1.0  # erf(-0) = -0
+    strided = np.linspace(-3, 3, 40, dtype=np.float32).reshape(5, 8)[:, ::3].T  # non-contiguous view
+    np.testing.assert_allclose(erf_numba(strided), _erf_reference(strided), **TOL[np.float32])
+
+
+def test_erf_other_dtypes_fall_back_to_reference():
+    x = np.array([-1.5, 0.25, 2.0], dtype=np.float16)
+    out = erf_numba(x)
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, _erf_reference(x))
+
+
+@settings(max_examples=25, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]),
+                  hnp.array_shapes(min_dims=0, max_dims=3, min_side=0), elements=st.floats(-8, 8, width=32)))
+def test_erf_tiers_agree_hypothesis(x):
+    np.testing.assert_allclose(erf_numba(x), _erf_reference(x), **TOL[x.dtype.type])
+
+
+def test_use_kernels_switches_the_dispatch(kernels_on):
+    assert backend.kernel("erf", np) is erf_numba
+    previous = backend.use_kernels(False)
+    try:
+        assert previous is True
+        assert backend.kernel("erf", np) is _erf_reference
+        x = tg.tensor([-1.0, 0.3, 2.5], dtype=tg.float64)
+        slow = tg.erf(x).numpy()
+    finally:
+        backend.use_kernels(True)
+    assert backend.kernel("erf", np) is erf_numba
+    np.testing.assert_allclose(tg.erf(x).numpy(), slow, rtol=1e-14)
+    np.testing.assert_allclose(slow, [math.erf(v) for v in (-1.0, 0.3, 2.5)], rtol=1e-14)
+
+
+def test_gelu_runs_through_the_fast_tier(kernels_on, monkeypatch):
+    calls = []
+
+    def counting(x):
+        calls.append(x.shape)
+        return erf_numba(x)
+
+    monkeypatch.setitem(backend._KERNELS[("erf", "numpy")], "fast", counting)
+    x = tg.tensor(np.linspace(-3, 3, 12, dtype=np.float32))
+    y = tg.gelu(x).numpy()
+    assert calls == [(12,)]
+    expected = 0.5 * x.numpy() * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x.numpy()], np.float32))
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-7)
+
+
+def _cuda_usable():
+    return backend.cuda_is_available()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_usable(), reason="CuPy with a usable CUDA GPU is needed for the CuPy erf tier")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_erf_cupy_matches_reference(dtype, kernels_on):
+    import cupy
+
+    from tinygrad_edu.kernels.erf_cupy import erf_cupy, erf_cupy_reference
+    assert backend.kernel("erf", cupy) is erf_cupy
+    for shape in [(), (0,), (1000,), (3, 7)]:
+        x = np.random.default_rng(1).normal(scale=2.0, size=shape).astype(dtype)
+        fast = erf_cupy(cupy.asarray(x))
+        assert isinstance(fast, cupy.ndarray) and fast.dtype == dtype and fast.shape == shape
+        np.testing.assert_allclose(cupy.asnumpy(fast), _erf_reference(x), **TOL[dtype])
+        np.testing.assert_array_equal(cupy.asnumpy(erf_cupy_reference(cupy.asarray(x))), _erf_reference(x))
+    previous = backend.use_kernels(False)
+    try:
+        assert backend.kernel("erf", cupy) is erf_cupy_reference
+    finally:
+        backend.use_kernels(previous)
+
+
+def test_broken_numba_falls_back_to_the_reference_with_a_warning():
+    import subprocess
+    import sys
+    code = ("import sys, warnings; sys.modules['numba'] = None\n"  # `import numba` now raises ImportError
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import tinygrad_edu as tg\n"
+            "from tinygrad_edu import backend\n"
+            "print(any('erf_numba' in str(w.message) for w in caught))\n"
+            "print(backend.kernel('erf').__name__)\n"
+            "print(tg.erf(tg.tensor([0.5], dtype=tg.float64)).item())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    warned, implementation, value = result.stdout.split()
+    assert warned == "True" and implementation == "_erf_reference"
+    assert abs(float(value) - math.erf(0.5)) < 1e-15
