@@ -1,0 +1,1 @@
+"""Benchmarks: tinygrad_edu against PyTorch, in one process (see benchmarks/README.md)."""
