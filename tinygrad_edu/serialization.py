@@ -1,0 +1,480 @@
+"""Checkpoints: ``save(obj, path)`` and ``load(path)`` in the safetensors format, with no pickle anywhere.
+
+Why safetensors
+---------------
+``torch.save`` writes a pickle, and unpickling runs whatever code the file asks for: loading a stranger's
+checkpoint is running a stranger's program.  A safetensors file (Hugging Face's format) is only data: a
+JSON description of the tensors, then their raw bytes.  Reading one cannot execute anything, and the
+file can be read by the ``safetensors`` library, by PyTorch users and by this module alike.
+
+The format, byte by byte
+------------------------
+::
+
+    ┌───────────────┬───────────────────────────────────┬───────────────────────────────────────┐
+    │ 8 bytes       │ N bytes                           │ the rest of the file: the byte buffer │
+    │ N, an unsigned│ a JSON object, UTF-8, padded at   │ every tensor's raw bytes, little-     │
+    │ 64-bit little-│ the end with spaces (0x20) so     │ endian, C (row-major) order, one      │
+    │ endian integer│ that 8 + N is a multiple of 8     │ after the other with no gaps          │
+    └───────────────┴───────────────────────────────────┴───────────────────────────────────────┘
+
+The header maps each tensor's name to its dtype, shape and the [begin, end) byte range it occupies in
+the buffer (offsets count from the start of the buffer, not of the file)::
+
+    {"__metadata__": {"format": "pt"},
+     "fc.weight": {"dtype": "F32", "shape": [10, 784], "data_offsets": [0, 31360]},
+     "fc.bias":   {"dtype": "F32", "shape": [10],      "data_offsets": [31360, 31400]}}
+
+``__metadata__`` is optional and may only hold strings (a ``str -> str`` map).  Dtype codes: F16, F32,
+F64 (floats), I8, I16, I32, I64 (signed), U8, U16, U32, U64 (unsigned), BOOL (one byte, 0 or 1) and
+BF16 (bfloat16: the top 16 bits of a float32; NumPy has no such type, so it is read as float32 by
+shifting each value 16 bits left, which is exact).
+
+The reader trusts nothing.  Before allocating a single array it checks that the header length fits in
+the file (and is at most 100 MB, the safetensors library's own limit), that the header is a JSON object
+with no duplicate names, that every dtype is known, that shape × itemsize equals the byte range, and
+that the ranges tile the buffer exactly — start at 0, no overlap, no hole, end at the end of the file
+(the rule that keeps a safetensors file from also being some other kind of file).  Any failure raises a
+:class:`CheckpointError` (a ``ValueError``) naming the file and the problem.
+
+Whole training checkpoints
+--------------------------
+A state_dict (``name -> Tensor``) is written as a plain safetensors file that any tool reads.  A
+*checkpoint* can hold more::
+
+    save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3, "best_acc": 0.99},
+         "runs/last.safetensors")
+    ckpt = load("runs/last.safetensors")
+    model.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
+
+Every tensor or array inside is stored under a dotted name built from its path
+(``model.fc.weight``, ``optimizer.state.0.exp_avg``); everything else — numbers, strings, bools,
+``None``, lists, tuples, dicts with string or integer keys (the optimizer's ``param_groups``, its
+``step`` counts, the epoch) — goes into the header as JSON, in ``__metadata__["tinygrad_edu.structure"]``.
+That JSON is the object tree with each tensor replaced by a reference to its name, and with tags for what
+JSON cannot say directly, so that ``load`` rebuilds the very same structure::
+
+    {"$dict": [[key, value], ...]}   a dict (keys keep their type: 0 stays an int, "0" a string)
+    {"$tuple": [...]}                a tuple (a JSON list is a Python list)
+    {"$tensor": "model.fc.weight"}   a Tensor;  {"$ndarray": name} a NumPy array
+    {"$float": "nan" | "inf" | "-inf"}
+
+Files from PyTorch or Hugging Face
+----------------------------------
+:func:`load_state_dict_from_safetensors` (or ``load(path, map_name=...)``) reads any safetensors
+file as a flat ``name -> Tensor`` dict, passing every name through ``map_name(name)``, which returns the
+new name or ``None`` to drop the tensor::
+
+    sd = load_state_dict_from_safetensors("model.safetensors",
+                                          map_name=lambda k: k.removeprefix("module."))
+    model.load_state_dict(sd)
+
+Writing is atomic: the bytes go to a temporary file in the destination folder, are flushed to disk
+(``fsync``), and only then does ``os.replace`` give the file its name.  A crash or an error half-way
+leaves the old checkpoint untouched, never a torn one.
+"""
+import json
+import math
+import os
+import stat
+import struct
+import tempfile
+from collections import OrderedDict
+
+import numpy as np
+
+from .backend import array_module
+from .tensor import Tensor
+
+MAX_HEADER_BYTES = 100_000_000   # the safetensors library refuses larger headers too
+MAX_NDIM = 64                    # NumPy's limit on the number of dimensions
+STRUCTURE_KEY = "tinygrad_edu.structure"
+
+# safetensors dtype code <-> NumPy dtype (always little-endian in the file).
+DTYPES = {
+    "F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8"),
+    "I8": np.dtype("i1"), "I16": np.dtype("<i2"), "I32": np.dtype("<i4"), "I64": np.dtype("<i8"),
+    "U8": np.dtype("u1"), "U16": np.dtype("<u2"), "U32": np.dtype("<u4"), "U64": np.dtype("<u8"),
+    "BOOL": np.dtype("?"),
+    "BF16": np.dtype("<u2"),     # read as raw 16-bit words, then widened to float32
+}
+CODES = {np.dtype(dt).newbyteorder("="): code for code, dt in DTYPES.items() if code != "BF16"}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is corrupt, truncated or not what it claims to be."""
+
+
+# =====================================================================================================
+# Saving
+# =====================================================================================================
+def save(obj, path, metadata=None):
+    """Write ``obj`` to ``path`` as a safetensors file, atomically.
+
+    ``obj`` is a state_dict (``name -> Tensor or ndarray``) or a checkpoint dict that nests
+    state_dicts, optimizer states and plain values (see the module docstring).  ``metadata`` is an
+    optional ``str -> str`` map stored in the header's ``__metadata__`` (read it back with
+    :func:`read_metadata`).  Everything is checked before the file is touched, so a bad value raises
+    and leaves any existing file as it was."""
+    path = os.fspath(path)
+    tensors, structure = _flatten(obj)
+    header_metadata = {"format": "pt"}
+    if metadata is not None:
+        if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in metadata.items()):
+            raise TypeError("save: metadata must be a dict of str -> str")
+        if STRUCTURE_KEY in metadata:
+            raise ValueError(f"save: metadata key {STRUCTURE_KEY!r} is reserved")
+        header_metadata.update(metadata)
+    if structure is not None:
+        header_metadata[STRUCTURE_KEY] = json.dumps(structure, separators=(",", ":"), allow_nan=False)
+    header_bytes, ordered = _layout(tensors, header_metadata)
+    _write_atomically(path, header_bytes, ordered)
+
+
+def _flatten(obj):
+    """``(tensors, structure)``: every tensor as ``name -> little-endian C-contiguous ndarray`` in the
+    order met, and the JSON skeleton (None when ``obj`` is a plain ``str -> Tensor`` state_dict)."""
+    if not isinstance(obj, dict):
+        raise TypeError(f"save: expected a dict (a state_dict or a checkpoint dict), got "
+                        f"{type(obj).__name__}")
+    tensors = {}
+    plain = all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    if plain:
+        for name, value in obj.items():
+            _add_tensor(tensors, name, value)
+        return tensors, None
+    return tensors, _encode(obj, (), tensors)
+
+
+def _encode(value, path, tensors):
+    """The JSON form of ``value`` (found at key path ``path``), storing its tensors in ``tensors``."""
+    name = ".".join(str(p) for p in path)
+    if isinstance(value, Tensor):
+        _add_tensor(tensors, name, value)
+        return {"$tensor": name}
+    if _is_array(value):
+        _add_tensor(tensors, name, value)
+        return {"$ndarray": name}
+    if isinstance(value, np.generic):       # NumPy scalars become Python numbers
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(f"save: dict keys must be str or int, got {type(key).__name__} key "
+                                f"{key!r} at {name or '<top level>'!r}")
+            items.append([key, _encode(item, path + (key,), tensors)])
+        return {"$dict": items}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(item, path + (i,), tensors) for i, item in enumerate(value)]
+        return items if isinstance(value, list) else {"$tuple": items}
+    raise TypeError(f"save: cannot store a value of type {type(value).__name__} at "
+                    f"{name or '<top level>'!r}: only tensors, arrays, numbers, strings, bools, None, "
+                    "lists, tuples and dicts can be saved (no pickle)")
+
+
+def _is_array(value):
+    return (isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")
+            or (type(value).__module__.split(".")[0] == "torch" and hasattr(value, "numpy")))
+
+
+def _add_tensor(tensors, name, value):
+    """Convert one tensor/array to what the file stores and record it under ``name``."""
+    if name == "__metadata__":
+        raise ValueError("save: '__metadata__' is reserved by the safetensors format and cannot name "
+                         "a tensor")
+    if name in tensors:
+        raise ValueError(f"save: two entries both flatten to the tensor name {name!r}; rename one of "
+                         "the keys (dots in keys join with the nesting)")
+    array = value.data if isinstance(value, Tensor) else value
+    if type(array).__module__.split(".")[0] == "torch":
+        array = array.detach().cpu().numpy()        # a PyTorch tensor handed to us directly
+    elif array_module(array) is not np:
+        array = array.get()                         # CuPy -> host
+    array = np.asarray(array)
+    native = array.dtype.newbyteorder("=")
+    if native not in CODES:
+        raise TypeError(f"save: tensor {name!r} has dtype {array.dtype}, which safetensors cannot store "
+                        f"here; supported: {', '.join(str(d) for d in CODES)}")
+    # astype(order="C", copy=False), not ascontiguousarray, which would turn a 0-d array into 1-d
+    tensors[name] = array.astype(native.newbyteorder("<"), order="C", copy=False)
+
+
+def _layout(tensors, metadata):
+    """The padded header bytes and the arrays in file order.
+
+    Data is laid out largest itemsize first (stable), so that with an 8-aligned header every tensor
+    starts at a multiple of its own itemsize — what the safetensors library does too.  The header
+    lists the tensors in the order they were given, which is the order :func:`load` returns."""
+    ordered = sorted(tensors.items(), key=lambda kv: -kv[1].dtype.itemsize)
+    offsets, position = {}, 0
+    for name, array in ordered:
+        offsets[name] = (position, position + array.nbytes)
+        position += array.nbytes
+    header = {"__metadata__": metadata}
+    for name, array in tensors.items():
+        header[name] = {"dtype": CODES[array.dtype.newbyteorder("=")], "shape": list(array.shape),
+                        "data_offsets": list(offsets[name])}
+    text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    text += b" " * (-(8 + len(text)) % 8)       # pad with spaces: the buffer starts 8-aligned
+    return text, [array for _, array in ordered]
+
+
+def _write_atomically(path, header_bytes, arrays):
+    """Write to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: cannot write {path}: folder {folder} does not exist")
+    mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
+    fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(header_bytes)))
+            f.write(header_bytes)
+            for array in arrays:
+                if array.nbytes:
+                    f.write(array.reshape(-1).view(np.uint8).data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp_path, mode)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder):
+    """Make the rename itself durable (POSIX); harmless to skip where folders can't be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# =====================================================================================================
+# Loading
+# =====================================================================================================
+def load(path, map_name=None):
+    """Read a file written by :func:`save` (or any safetensors file) and rebuild what was saved.
+
+    A plain state_dict comes back as an ``OrderedDict`` of name -> Tensor; a checkpoint dict comes
+    back with the same nesting, keys and values it was saved with (tensors as Tensors, arrays as
+    NumPy arrays).  With ``map_name`` the file is read as a flat state_dict instead, as
+    :func:`load_state_dict_from_safetensors` does."""
+    if map_name is not None:
+        return load_state_dict_from_safetensors(path, map_name)
+    path = os.fspath(path)
+    header, metadata, arrays = _read_file(path)
+    structure = metadata.get(STRUCTURE_KEY)
+    if structure is None:
+        return OrderedDict((name, Tensor._wrap(array)) for name, array in arrays.items())
+    try:
+        skeleton = json.loads(structure)
+        used = set()
+        obj = _decode(skeleton, arrays, used, path)
+    except RecursionError:
+        raise CheckpointError(f"{path}: the {STRUCTURE_KEY} metadata is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: the {STRUCTURE_KEY} metadata is not valid JSON ({exc})") from None
+    unused = [name for name in arrays if name not in used]
+    if unused:
+        raise CheckpointError(f"{path}: tensors {unused[:5]} are in the file but not in its "
+                              f"{STRUCTURE_KEY} metadata; the file was modified after it was saved")
+    return obj
+
+
+def load_state_dict_from_safetensors(path, map_name=None):
+    """Every tensor of a safetensors file as an ``OrderedDict`` of name -> Tensor (ignoring any
+    checkpoint structure), for importing PyTorch / Hugging Face weights.
+
+    ``map_name(name)`` returns the name to use, or ``None`` to drop that tensor; two names mapped to
+    the same new name is an error.  Example: ``map_name=lambda k: k.removeprefix("model.")``."""
+    path = os.fspath(path)
+    _, _, arrays = _read_file(path)
+    result = OrderedDict()
+    for name, array in arrays.items():
+        new_name = name if map_name is None else map_name(name)
+        if new_name is None:
+            continue
+        if not isinstance(new_name, str):
+            raise TypeError(f"map_name must return a str or None, got {type(new_name).__name__} for "
+                            f"{name!r}")
+        if new_name in result:
+            raise ValueError(f"{path}: map_name maps two tensors to the same name {new_name!r}")
+        result[new_name] = Tensor._wrap(array)
+    return result
+
+
+def read_metadata(path):
+    """The ``__metadata__`` map (str -> str) of a safetensors file, without reading any tensor."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        _, metadata, _ = _read_header(f, path, size)
+    return metadata
+
+
+def _decode(value, arrays, used, path):
+    """Invert :func:`_encode`; every tag and reference is checked."""
+    if isinstance(value, list):
+        return [_decode(v, arrays, used, path) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        raise CheckpointError(f"{path}: malformed {STRUCTURE_KEY} entry {str(value)[:80]}")
+    (tag, body), = value.items()
+    if tag in ("$tensor", "$ndarray"):
+        if not isinstance(body, str) or body not in arrays:
+            raise CheckpointError(f"{path}: {STRUCTURE_KEY} refers to tensor {body!r}, which is not in "
+                                  "the file")
+        used.add(body)
+        return Tensor._wrap(arrays[body]) if tag == "$tensor" else arrays[body]
+    if tag == "$dict" and isinstance(body, list):
+        result = {}
+        for pair in body:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int))
+                    and not isinstance(pair[0], bool)):
+                raise CheckpointError(f"{path}: malformed dict entry {str(pair)[:80]} in "
+                                      f"{STRUCTURE_KEY}")
+            result[pair[0]] = _decode(pair[1], arrays, used, path)
+        return result
+    if tag == "$tuple" and isinstance(body, list):
+        return tuple(_decode(v, arrays, used, path) for v in body)
+    if tag == "$float" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    raise CheckpointError(f"{path}: unknown tag {tag!r} in {STRUCTURE_KEY}")
+
+
+def _read_file(path):
+    """``(header, metadata, arrays)`` with every tensor read into its own writable array, in the
+    header's order."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint {path} does not exist") from None
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        header, metadata, entries = _read_header(f, path, size)
+        data_start = 8 + header
+        arrays = {}
+        for name, (dtype_code, shape, begin, end) in entries.items():
+            stored = DTYPES[dtype_code]
+            try:                                    # size checked: end - begin bytes exist in the file
+                array = np.empty(shape, dtype=stored)
+            except (ValueError, OverflowError, MemoryError) as exc:
+                raise CheckpointError(f"{path}: tensor {name!r} has an impossible shape {shape} "
+                                      f"({exc})") from None
+            if end > begin:
+                f.seek(data_start + begin)
+                got = f.readinto(array.reshape(-1).view(np.uint8))
+                if got != end - begin:
+                    raise CheckpointError(f"{path}: tensor {name!r} is truncated (read {got} of "
+                                          f"{end - begin} bytes); the file changed while being read")
+            if dtype_code == "BOOL" and array.size and array.view(np.uint8).max() > 1:
+                raise CheckpointError(f"{path}: BOOL tensor {name!r} holds bytes other than 0 and 1")
+            if dtype_code == "BF16":                 # bfloat16 = the high half of a float32
+                array = (array.astype(np.uint32) << 16).view(np.float32)
+            elif array.dtype.byteorder not in ("=", "|"):
+                array = array.astype(array.dtype.newbyteorder("="))  # only on big-endian machines
+            arrays[name] = array
+    return header, metadata, arrays
+
+
+def _read_header(f, path, size):
+    """Parse and validate the header; returns ``(header_length, metadata, entries)`` where entries
+    maps name -> (dtype code, shape, begin, end), all checked against the file size."""
+    if size < 8:
+        raise CheckpointError(f"{path}: file is {size} bytes, too short to be a safetensors file (the "
+                              "first 8 bytes give the header length)")
+    n = struct.unpack("<Q", f.read(8))[0]
+    if n > MAX_HEADER_BYTES:
+        raise CheckpointError(f"{path}: header length {n} exceeds the {MAX_HEADER_BYTES}-byte limit; "
+                              "not a safetensors file or corrupt")
+    if 8 + n > size:
+        raise CheckpointError(f"{path}: header length {n} goes beyond the end of the {size}-byte file; "
+                              "the file is truncated or not a safetensors file")
+    raw = f.read(n)
+    try:
+        text = raw.decode("utf-8")
+        if not text.startswith("{"):
+            raise ValueError("it does not start with '{'")
+        header = json.loads(text, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: header is not a valid JSON object ({exc})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"{path}: __metadata__ must map strings to strings")
+    buffer_len = size - 8 - n
+    entries = {}
+    for name, info in header.items():
+        entries[name] = _check_entry(path, name, info, buffer_len)
+    _check_tiling(path, entries, buffer_len)
+    return n, metadata, entries
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise ValueError(f"duplicate name {dup!r}")
+    return dict(pairs)
+
+
+def _check_entry(path, name, info, buffer_len):
+    where = f"{path}: tensor {name!r}"
+    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+        raise CheckpointError(f"{where}: entry must have exactly 'dtype', 'shape' and 'data_offsets', "
+                              f"got {str(info)[:80]}")
+    code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if code not in DTYPES:
+        raise CheckpointError(f"{where}: unknown or unsupported dtype {code!r}; supported: "
+                              f"{', '.join(DTYPES)}")
+    if (not isinstance(shape, list) or len(shape) > MAX_NDIM
+            or not all(type(d) is int and d >= 0 for d in shape)):
+        raise CheckpointError(f"{where}: shape {str(shape)[:80]} is not a list of at most {MAX_NDIM} "
+                              "non-negative integers")
+    if (not isinstance(offsets, list) or len(offsets) != 2
+            or not all(type(o) is int and o >= 0 for o in offsets) or offsets[0] > offsets[1]):
+        raise CheckpointError(f"{where}: data_offsets {str(offsets)[:80]} must be [begin, end] with "
+                              "0 <= begin <= end")
+    begin, end = offsets
+    if end > buffer_len:
+        raise CheckpointError(f"{where}: data_offsets [{begin}, {end}] go beyond the {buffer_len}-byte "
+                              "data buffer; the file is truncated")
+    expected = math.prod(shape) * DTYPES[code].itemsize
+    if expected != end - begin:
+        raise CheckpointError(f"{where}: shape {shape} of {code} needs {expected} bytes but "
+                              f"data_offsets [{begin}, {end}] give {end - begin}")
+    return code, tuple(shape), begin, end
+
+
+def _check_tiling(path, entries, buffer_len):
+    """The byte ranges must cover the buffer exactly: no overlap, no hole, nothing after the end."""
+    position = 0
+    for name, (_, _, begin, end) in sorted(entries.items(), key=lambda kv: (kv[1][2], kv[1][3])):
+        if begin != position:
+            problem = "overlaps the previous tensor" if begin < position else "leaves a hole before it"
+            raise CheckpointError(f"{path}: tensor {name!r} at data_offsets [{begin}, {end}] {problem} "
+                                  f"(expected it to start at {position})")
+        position = end
+    if position != buffer_len:
+        raise CheckpointError(f"{path}: the tensors cover {position} bytes but the data buffer has "
+                              f"{buffer_len}; the file has trailing or missing bytes")
+
+
+__all__ = ["CheckpointError", "load", "load_state_dict_from_safetensors", "read_metadata", "save"]
