@@ -8,6 +8,8 @@ from .spec import Case, OpSpec, values  # noqa: F401
 
 ALL_SPECS = (arith.SPECS + elementwise.SPECS + reduce.SPECS + shape_ops.SPECS + indexing.SPECS
              + functional.SPECS)
+from . import conv_norm  # noqa: E402  (conv2d, pooling, normalisation)
+ALL_SPECS = ALL_SPECS + conv_norm.SPECS
 
 _names = [s.name for s in ALL_SPECS]
 _dups = sorted({n for n in _names if _names.count(n) > 1})

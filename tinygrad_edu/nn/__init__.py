@@ -11,3 +11,6 @@ from .module import Module, Parameter, RemovableHandle  # noqa: F401
 from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding,  # noqa: F401
                      Flatten, GELU, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, ModuleList,
                      MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, SiLU, Softmax, Tanh)
+from . import utils  # noqa: F401
+from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,  # noqa: F401
+                          GroupNorm, LayerNorm, MaxPool2d)

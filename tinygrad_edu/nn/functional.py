@@ -264,3 +264,10 @@ def elu(input, alpha=1.0, inplace=False):  # noqa: A002
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     """y = ln(1 + e^(βx)) / β (y = x where βx > threshold).   dL/dx = g · σ(βx)."""
     return _ew.softplus(input, beta=beta, threshold=threshold)
+
+# convolution, pooling and normalisation (their math lives in conv.py, pooling.py, normalization.py)
+from .conv import conv2d  # noqa: E402,F401
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
+from .normalization import batch_norm, group_norm, layer_norm  # noqa: E402,F401
+__all__ += ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
+            "group_norm"]

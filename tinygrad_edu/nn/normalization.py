@@ -1,0 +1,267 @@
+"""Normalisation layers as functions: batch norm, layer norm, group norm.
+
+All three do the same thing over a different set of entries S: make them mean 0 and variance 1,
+then scale and shift by learned parameters γ (weight) and β (bias):
+
+    μ = mean_S(x)        σ² = mean_S((x − μ)²)   (the *biased* variance)
+    x̂ = (x − μ) · r      with r = 1/√(σ² + ε)
+    y = γ · x̂ + β
+
+* **batch norm** (N, C, …): S = one channel across the batch and all positions; γ, β per
+  channel.  In training it uses the batch's statistics and updates the running averages
+      running_mean ← (1 − m)·running_mean + m·μ
+      running_var  ← (1 − m)·running_var  + m·σ²·M/(M − 1)    (the *unbiased* variance, M = |S|)
+  in place; in evaluation it uses the running averages instead (then y is an affine map of x).
+* **layer norm**: S = the last dims (``normalized_shape``) of each sample; γ, β of that shape.
+* **group norm** (N, C, …): S = the C/G channels of one group of one sample; γ, β per channel.
+
+The backward pass (one fused ``Normalize`` node, the classic batch-norm formula)
+--------------------------------------------------------------------------------
+With ĝ = dL/dx̂ = g · γ (g = dL/dy) and means taken over S:
+
+    dL/dβ = Σ g                 (summed over everything β is broadcast over)
+    dL/dγ = Σ g · x̂
+    dL/dx = r · (ĝ − mean_S(ĝ) − x̂ · mean_S(ĝ · x̂))
+
+The last line comes from differentiating through μ and σ² too: subtracting mean_S(ĝ) removes
+the part of ĝ that only shifts the mean, and the x̂ · mean_S(ĝ x̂) term the part that only scales
+the spread — the normalised output cannot change along those two directions.
+
+The backward needs x̂ and r.  Normally (no graph of the backward is being recorded) it rebuilds
+x̂ from the saved x, μ and r and evaluates these formulas on raw arrays, in place
+(``_normalize_grads``).  When ``create_graph=True`` records the backward, the same formulas run
+in Tensor ops with μ and r recomputed from x, so their dependence on x is part of that graph and
+second derivatives are exact (``gradgradcheck`` passes).
+"""
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function, OpValueError
+from ..backend import array_module
+from ..tensor import Tensor
+
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
+
+
+class NormError(OpValueError):
+    """A normalisation argument does not fit (the message names the op and the shapes)."""
+
+
+class Normalize(Function):
+    """y = x̂ · w + b with x̂ = (x − mean)/√(var + eps) over ``dims`` (biased variance); ``w`` and
+    ``b`` (optional) broadcast against x.  Gradients: see the module docstring.
+    ``stats_out``, a list, receives (mean, biased var) of the batch (for running statistics)."""
+
+    @staticmethod
+    def forward(ctx, x, w=None, b=None, dims=None, eps=1e-5, stats_out=None):
+        xp = array_module(x)
+        if x.size == 0:   # an empty batch: nothing to average (and no warning about it)
+            stats_shape = tuple(1 if d in dims else s for d, s in enumerate(x.shape))
+            mean, var = xp.zeros(stats_shape, x.dtype), xp.ones(stats_shape, x.dtype)
+        else:
+            mean = x.mean(axis=dims, keepdims=True)
+            var = None
+        xhat = x - mean
+        if var is None:
+            var = xp.mean(xhat * xhat, axis=dims, keepdims=True)
+        rstd = 1.0 / xp.sqrt(var + eps)
+        xhat *= rstd
+        if stats_out is not None:
+            stats_out.append((mean, var))
+        y = xhat if w is None else xhat * w
+        if b is not None:
+            y += b
+        ctx.dims, ctx.eps, ctx.mean, ctx.rstd = dims, eps, mean, rstd
+        ctx.b_shape = None if b is None else b.shape
+        ctx.save_for_backward(*((x,) if w is None else (x, w)))
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = (ctx.saved_tensors + (None,))[:2]
+        need_x, need_w, need_b = ctx.needs_input_grad
+        dims = ctx.dims
+        if not grad_mode.is_grad_enabled():   # the usual case: no graph of the backward
+            grads = _normalize_grads(g.data, x.data, None if w is None else w.data, ctx.mean,
+                                     ctx.rstd, dims, need_x, need_w, need_b and ctx.b_shape)
+            return tuple(None if a is None else Tensor._wrap(a) for a in grads)
+        # create_graph: the same formula in Tensor ops, with μ and r recomputed from x so that
+        # their dependence on x is recorded too
+        mean = x.mean(dims, keepdim=True)
+        centred = x - mean
+        rstd = ((centred * centred).mean(dims, keepdim=True) + ctx.eps).rsqrt()
+        xhat = centred * rstd
+        gx = gw = None
+        if need_x:
+            gh = g if w is None else g * w
+            gx = rstd * (gh - gh.mean(dims, keepdim=True)
+                         - xhat * (gh * xhat).mean(dims, keepdim=True))
+        if need_w:
+            gw = g * xhat          # the engine sums it down to w's (broadcast) shape
+        return gx, gw, (g if need_b else None)
+
+
+def _sum_to(a, shape):
+    """Sum ``a`` down to the broadcast ``shape`` it was expanded from."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and a.shape[lead + i] != 1)
+    return a.sum(axis=axes, keepdims=True).reshape(shape) if axes else a.reshape(shape)
+
+
+def _normalize_grads(g, x, w, mean, rstd, dims, need_x, need_w, b_shape):
+    """``Normalize``'s gradients on raw arrays (the module docstring's formulas), reusing
+    buffers in place: the path taken when no graph of the backward is recorded.
+
+    Batch norm's γ is constant over exactly the normalised dims, so there Σ g and Σ g·x̂ (which
+    *are* dL/dβ and dL/dγ) also give mean_S(ĝ) and mean_S(ĝ·x̂): three passes saved."""
+    xhat = x - mean
+    xhat *= rstd
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    count = max(count, 1)   # an empty batch: sums are 0, and 0/1 keeps them so
+    per_channel = w is not None and w.ndim == x.ndim and \
+        all((w.shape[d] == 1) == (d in dims) for d in range(x.ndim))
+    gx = gw = gb = None
+    if per_channel:                        # batch norm: share the two sums
+        sum_g = g.sum(axis=dims, keepdims=True)
+        sum_gx = (g * xhat).sum(axis=dims, keepdims=True)
+        gw = sum_gx.reshape(w.shape) if need_w else None
+        gb = sum_g.reshape(b_shape) if b_shape else None
+        if need_x:
+            gx = g - sum_g / count
+            xhat *= sum_gx / count
+            gx -= xhat
+            gx *= w * rstd
+        return gx, gw, gb
+    if need_w:
+        gw = _sum_to(g * xhat, w.shape)
+    if b_shape:
+        gb = _sum_to(g, b_shape)
+    if need_x:
+        gh = g if w is None else g * w
+        m2 = (gh * xhat).sum(axis=dims, keepdims=True) / count
+        gx = gh - gh.sum(axis=dims, keepdims=True) / count
+        xhat *= m2
+        gx -= xhat
+        gx *= rstd
+    return gx, gw, gb
+
+
+def _check_param(op, name, p, shape):
+    if p is not None and tuple(p.shape) != tuple(shape):
+        raise NormError(f"{op}: {name} must have shape {tuple(shape)}, got {tuple(p.shape)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# batch norm
+# ---------------------------------------------------------------------------------------------
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+               training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation over dims (0, 2, 3, …) of an (N, C, …) input, as
+    ``torch.nn.functional.batch_norm`` (see the module docstring for the math and the running
+    statistics, updated in place when ``training``)."""
+    op = "batch_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise NormError(f"{op}: expected an input of shape (N, C, ...) with at least 2 dims, got "
+                        f"shape {tuple(input.shape)}")
+    channels = input.shape[1]
+    for name, p in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (channels,):
+            raise NormError(f"{op}: {name} must have shape ({channels},) for an input of shape "
+                            f"{tuple(input.shape)} ({channels} channels), got {tuple(p.shape)}")
+    dims = (0,) + tuple(range(2, input.ndim))
+    bshape = (1, channels) + (1,) * (input.ndim - 2)
+    w = weight.reshape(bshape) if weight is not None else None
+    b = bias.reshape(bshape) if bias is not None else None
+    if not training:
+        if running_mean is None or running_var is None:
+            raise NormError(f"{op}: running_mean and running_var must be given in evaluation mode "
+                            "(training=False)")
+        return _batch_norm_eval(input, running_mean, running_var, w, b, bshape, eps)
+    count = input.data.size // max(channels, 1)
+    if count == 1:
+        raise NormError(f"{op}: expected more than 1 value per channel when training, got input "
+                        f"of shape {tuple(input.shape)}")
+    stats = []
+    out = Normalize.apply(input, w, b, dims=dims, eps=eps, stats_out=stats)
+    if count > 1 and (running_mean is not None or running_var is not None):
+        mean, var = stats[0]
+        _blend_(running_mean, mean.reshape(-1), momentum)
+        _blend_(running_var, var.reshape(-1) * (count / (count - 1)), momentum)
+    return out
+
+
+def _blend_(running, value, momentum):
+    """running ← (1 − momentum)·running + momentum·value, in place and outside the graph."""
+    if running is None:
+        return
+    running.data[...] = (1 - momentum) * running.data + momentum * value.astype(running.dtype)
+    running._version_box[0] += 1
+
+
+def _batch_norm_eval(x, running_mean, running_var, w, b, bshape, eps):
+    """y = x · scale + shift with scale = γ/√(running_var + ε), shift = β − running_mean · scale:
+    an affine map of x (the statistics are constants), written in Tensor ops so autograd
+    differentiates it to any order."""
+    xp = array_module(x.data)
+    rstd = Tensor._wrap((1.0 / xp.sqrt(running_var.data + eps)).astype(x.dtype).reshape(bshape))
+    mean = Tensor._wrap(running_mean.data.astype(x.dtype).reshape(bshape))
+    scale = rstd if w is None else w * rstd
+    shift = -mean * scale
+    if b is not None:
+        shift = shift + b
+    return x * scale + shift
+
+
+# ---------------------------------------------------------------------------------------------
+# layer norm
+# ---------------------------------------------------------------------------------------------
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalise over the last ``len(normalized_shape)`` dims of each sample, as
+    ``torch.nn.functional.layer_norm``; weight and bias have shape ``normalized_shape``."""
+    op = "layer_norm"
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise NormError(f"{op}: given normalized_shape={shape}, expected an input with shape "
+                        f"(*, {', '.join(map(str, shape))}), but got input of shape "
+                        f"{tuple(input.shape)}")
+    _check_param(op, "weight", weight, shape)
+    _check_param(op, "bias", bias, shape)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    return Normalize.apply(input, weight, bias, dims=dims, eps=eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# group norm
+# ---------------------------------------------------------------------------------------------
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalise each group of C/G channels of each sample (over those channels and all
+    positions), as ``torch.nn.functional.group_norm``; weight and bias per channel (C,).
+    The input (N, C, …) is viewed as (N, G, C/G, rest) and normalised over the last two dims."""
+    op = "group_norm"
+    if input.ndim < 2:
+        raise NormError(f"{op}: expected an input of shape (N, C, ...) with at least 2 dims, got "
+                        f"shape {tuple(input.shape)}")
+    n, channels = input.shape[:2]
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or channels % num_groups:
+        raise NormError(f"{op}: expected the number of channels of the input {tuple(input.shape)} "
+                        f"({channels}) to be divisible by num_groups={num_groups}")
+    _check_param(op, "weight", weight, (channels,))
+    _check_param(op, "bias", bias, (channels,))
+    if input.data.size == 1:   # PyTorch's rule: one value in all is not a distribution
+        raise NormError(f"{op}: expected more than 1 value per channel when training, got input "
+                        f"of shape {tuple(input.shape)}")
+    rest = int(np.prod(input.shape[2:], dtype=np.int64))
+    grouped = (n, num_groups, channels // num_groups, rest)
+    pshape = (1, num_groups, channels // num_groups, 1)
+    w = weight.reshape(pshape) if weight is not None else None
+    b = bias.reshape(pshape) if bias is not None else None
+    out = Normalize.apply(input.reshape(grouped), w, b, dims=(2, 3), eps=eps)
+    return out.reshape(input.shape)

@@ -1,0 +1,388 @@
+"""Pooling: summarise each window of an image by its maximum or its average.
+
+A pooling window of kh × kw pixels slides over each channel with a stride (by default the
+window size, so windows tile the image), after ``padding`` on every side.  The output size is
+the convolution's
+
+    out = ⌊(in + 2·pad − d·(k − 1) − 1) / s⌋ + 1          (⌈…⌉ with ``ceil_mode``; a last
+                                                          window that would start in the
+                                                          right padding is dropped)
+
+Nothing loops over pixels here: a loop over the kh·kw *offsets* of the window visits offset
+(i, j) of every window at once as the strided slice xpad[:, :, i·d :: s, j·d :: s].
+
+* **max pooling**   y = max of the window.  The gradient flows only to the entry that was the
+  maximum (PyTorch's tie rule: the first maximum in row-major window order; a NaN wins):
+      dL/dx[argmax of window] += g[window]
+  a scatter-add (windows may overlap when stride < kernel).  Its own derivative is a gather, so
+  max pooling is differentiable twice (``ScatterAddFlat`` and ``GatherFlat``).
+* **average pooling**   y = (Σ window) / divisor, the divisor being the window size (or only its
+  in-image part with ``count_include_pad=False``).  It is linear: dL/dx spreads g/divisor back
+  over each window (``AvgPool2dTranspose``), and that op's backward is average pooling again.
+* **adaptive average pooling**   output cell i averages input rows start..end−1 with
+  start = ⌊i·H/OH⌋, end = ⌈(i+1)·H/OH⌉ (PyTorch's formula), the same for columns.  Averaging rows
+  is multiplying by a (OH, H) matrix A_H with 1/(end − start) on each window, so
+      y = A_H · x · A_Wᵀ         and   dL/dx = A_Hᵀ · g · A_W
+  two matmuls of Tensors: autograd gives every derivative.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.function import Function, OpValueError
+from ..backend import array_module
+from ..tensor import Tensor
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+
+PoolGeometry = namedtuple("PoolGeometry", "kernel stride dilation pads in_hw out_hw")
+PoolGeometry.__doc__ = """kernel (kh, kw), stride, dilation, pads (top, bottom, left, right: the
+bottom/right ones include the extra room a ceil_mode window needs), input (H, W), output (OH, OW)."""
+
+
+class PoolError(OpValueError):
+    """A pooling argument does not fit (the message names the op and the shapes)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument checks and the output size
+# ---------------------------------------------------------------------------------------------
+def _pair(op, name, value, minimum):
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) == 1:
+        pair = pair * 2
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                 for v in pair):
+        raise PoolError(f"{op}: {name} must be an int or a tuple of 2 ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        raise PoolError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
+    """PyTorch's pooling output size (see the module docstring)."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1  # the last window would start inside the right padding
+    return out
+
+
+def pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = _pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
+        else _pair(op, "stride", stride, 1)
+    pad = _pair(op, "padding", padding, 0)
+    dilation = _pair(op, "dilation", dilation, 1)
+    for p, k in zip(pad, kernel):
+        if p > k // 2:
+            raise PoolError(f"{op}: pad should be at most half of the kernel size, but got "
+                            f"padding={pad} and kernel_size={kernel}")
+    in_hw = tuple(shape[-2:])
+    out_hw = tuple(pool_output_size(i, k, s, p, d, ceil_mode)
+                   for i, k, s, p, d in zip(in_hw, kernel, stride, pad, dilation))
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        raise PoolError(f"{op}: given input size {tuple(shape[1:])}, the calculated output size "
+                        f"is {(shape[-3],) + out_hw}: too small (kernel_size={kernel}, "
+                        f"stride={stride}, padding={pad}, dilation={dilation})")
+    # room at the bottom/right: what the last window needs (ceil_mode may ask for more than pad)
+    extra = [max(p, (o - 1) * s + d * (k - 1) + 1 - i - p)
+             for i, o, k, s, p, d in zip(in_hw, out_hw, kernel, stride, pad, dilation)]
+    pads = (pad[0], extra[0], pad[1], extra[1])
+    return PoolGeometry(kernel, stride, dilation, pads, in_hw, out_hw)
+
+
+def _as_batched(op, input):  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    if input.ndim not in (3, 4):
+        raise PoolError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                        f"{tuple(input.shape)}")
+    return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+
+
+def _padded(x, pads, value):
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    out = array_module(x).full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def _window_offset(xpad, geom, i, j):
+    """Offset (i, j) of every window at once: a strided slice of shape (N, C, OH, OW)."""
+    (sh, sw), (dh, dw), (oh, ow) = geom.stride, geom.dilation, geom.out_hw
+    return xpad[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+
+
+# ---------------------------------------------------------------------------------------------
+# max pooling
+# ---------------------------------------------------------------------------------------------
+def _first_taps(out_size, stride, pad, dilation, xp):
+    """For each window, the first kernel tap that is not in the top/left padding."""
+    start = xp.arange(out_size) * stride - pad
+    return xp.where(start < 0, (-start + dilation - 1) // dilation, 0)
+
+
+def _max_pool_forward(x, geom):
+    """The window maxima and, for each, which kernel tap i·kw + j won (a small int array).
+
+    As PyTorch: the running maximum starts at −∞ pointing at the window's first in-image tap,
+    and a tap replaces it when strictly greater (so the first maximum wins) or NaN.  A loop
+    over the kh·kw taps; each step compares all windows at once."""
+    xp = array_module(x)
+    (kh, kw), (sh, sw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
+    oh, ow = geom.out_hw
+    top, left = geom.pads[0], geom.pads[2]
+    xpad = _padded(x, geom.pads, -np.inf)
+    tap_dtype = np.int8 if kh * kw < 128 else np.int32
+    if top == 0 and left == 0:   # tap (0, 0) is always in the image: start from it
+        best = _window_offset(xpad, geom, 0, 0).copy()
+        arg = xp.zeros(best.shape, dtype=tap_dtype)
+    else:
+        best = xp.full(x.shape[:2] + (oh, ow), -np.inf, dtype=x.dtype)
+        first = _first_taps(oh, sh, top, dh, xp)[:, None] * kw + _first_taps(ow, sw, left, dw, xp)
+        arg = xp.broadcast_to(first.astype(tap_dtype), best.shape).copy()
+    take = xp.empty(best.shape, dtype=bool)
+    has_nan = x.size > 0 and bool(xp.isnan(x.max()))   # max() is NaN iff some entry is
+    for i in range(kh):
+        for j in range(kw):
+            if i == j == 0 and top == 0 and left == 0:
+                continue
+            v = _window_offset(xpad, geom, i, j)
+            xp.greater(v, best, out=take)
+            if has_nan:
+                take |= xp.isnan(v)
+            xp.copyto(best, v, where=take)
+            xp.copyto(arg, i * kw + j, where=take)
+    return best, arg
+
+
+def _plane_indices(arg, geom):
+    """PyTorch's ``return_indices``: the flat index row·W + col of each window's maximum in its
+    (H, W) input plane."""
+    xp = array_module(arg)
+    kw, (sh, sw), (dh, dw), (oh, ow) = geom.kernel[1], geom.stride, geom.dilation, geom.out_hw
+    arg = arg.astype(np.int64)
+    rows = (xp.arange(oh) * sh)[:, None] + (arg // kw) * dh - geom.pads[0]
+    cols = (xp.arange(ow) * sw)[None, :] + (arg % kw) * dw - geom.pads[2]
+    return rows * geom.in_hw[1] + cols
+
+
+def _padded_flat_indices(arg, geom, batch_shape):
+    """Where each window's maximum sits in the flattened *padded* input (N, C, Hp, Wp):
+    plane offset + window origin + the winning tap's offset (a lookup in a kh·kw table)."""
+    xp = array_module(arg)
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geom.kernel, geom.stride, geom.dilation, geom.out_hw
+    hp = geom.in_hw[0] + geom.pads[0] + geom.pads[1]
+    wp = geom.in_hw[1] + geom.pads[2] + geom.pads[3]
+    taps = xp.asarray([i * dh * wp + j * dw for i in range(kh) for j in range(kw)], dtype=np.int64)
+    origin = (xp.arange(oh, dtype=np.int64) * sh * wp)[:, None] + xp.arange(ow) * sw
+    planes = xp.arange(batch_shape[0] * batch_shape[1], dtype=np.int64) * (hp * wp)
+    flat = taps[arg]
+    flat += origin
+    flat += planes.reshape(batch_shape[0], batch_shape[1], 1, 1)
+    return flat, (batch_shape[0], batch_shape[1], hp, wp)
+
+
+class MaxPool2d(Function):
+    """y = max over each window.   dL/dx = g scattered to each window's argmax (added up where
+    windows overlap).  See the module docstring.
+
+    The scatter works in the coordinates of the *padded* input, and the padding is cropped
+    after: a window made only of padding (possible with dilation on a tiny image) outputs −∞
+    and its gradient lands in the padding, i.e. nowhere."""
+
+    @staticmethod
+    def forward(ctx, x, geom=None, indices_out=None):
+        y, arg = _max_pool_forward(x, geom)
+        if indices_out is not None:        # max_pool2d(..., return_indices=True) wants them
+            indices_out.append(_plane_indices(arg, geom))
+        if ctx.needs_input_grad:           # only a recorded graph needs the argmax positions
+            (kh, kw), (sh, sw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
+            ctx.geom = geom
+            ctx.flat_index, ctx.padded_shape = _padded_flat_indices(arg, geom, x.shape[:2])
+            ctx.unique = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # no overlaps
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        top, bottom, left, right = ctx.geom.pads
+        h, w = ctx.geom.in_hw
+        dxpad = ScatterAddFlat.apply(g, index=ctx.flat_index, shape=ctx.padded_shape,
+                                     unique=ctx.unique)
+        if top or bottom or left or right:
+            return dxpad[:, :, top:top + h, left:left + w]
+        return dxpad
+
+
+class ScatterAddFlat(Function):
+    """y = zeros(shape) with y.flat[index[k]] += g.flat[k].   dL/dg = h.flat[index] (a gather).
+
+    When no index repeats (non-overlapping pooling windows) the scatter is a plain assignment;
+    otherwise ``bincount`` adds the repeats."""
+
+    @staticmethod
+    def forward(ctx, g, index=None, shape=None, unique=False):
+        xp = array_module(g)
+        ctx.index = index
+        size = int(np.prod(shape))
+        if unique:
+            out = xp.zeros(size, dtype=g.dtype)
+            out[index.reshape(-1)] = g.reshape(-1)
+        else:
+            out = xp.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=size)
+            out = out.astype(g.dtype, copy=False)
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, h):
+        return GatherFlat.apply(h, index=ctx.index)
+
+
+class GatherFlat(Function):
+    """y = x.flat[index] (shaped like ``index``).   dL/dx = scatter-add of h at ``index``."""
+
+    @staticmethod
+    def forward(ctx, x, index=None):
+        ctx.index, ctx.shape = index, x.shape
+        return x.reshape(-1)[index]
+
+    @staticmethod
+    def backward(ctx, h):
+        return ScatterAddFlat.apply(h, index=ctx.index, shape=ctx.shape, unique=False)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """Max pooling, as ``torch.nn.functional.max_pool2d``: input (N, C, H, W) or (C, H, W);
+    ``stride`` defaults to ``kernel_size``; ``padding`` (at most half the effective kernel) adds
+    −∞ around the image.  With ``return_indices`` also returns, for each output, the flat index
+    h·W + w of its maximum in the input plane (int64).  Math and gradient: module docstring."""
+    op = "max_pool2d"
+    x, unbatched = _as_batched(op, input)
+    geom = pool_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    found = [] if return_indices else None
+    out = MaxPool2d.apply(x, geom=geom, indices_out=found)
+    if not return_indices:
+        return out.squeeze(0) if unbatched else out
+    indices = Tensor._wrap(found[0])
+    return (out.squeeze(0), indices.squeeze(0)) if unbatched else (out, indices)
+
+
+# ---------------------------------------------------------------------------------------------
+# average pooling
+# ---------------------------------------------------------------------------------------------
+def _avg_divisor(geom, count_include_pad, divisor_override, xp, dtype):
+    """The (OH, OW) array each window sum is divided by (PyTorch's rule): the window clipped to
+    the padded image, or to the image itself when padding is not counted."""
+    if divisor_override is not None:
+        return xp.full(geom.out_hw, divisor_override, dtype=dtype)
+    sizes = []
+    for o, k, s, p, size in zip(geom.out_hw, geom.kernel, geom.stride, geom.pads[::2], geom.in_hw):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, size + p)
+        if count_include_pad:
+            sizes.append(end - start)
+        else:
+            sizes.append(np.minimum(end, size) - np.maximum(start, 0))
+    return xp.asarray(np.outer(sizes[0], sizes[1]), dtype=dtype)
+
+
+class AvgPool2d(Function):
+    """y = (Σ window) / divisor.   dL/dx = ``AvgPool2dTranspose`` of g (linear: g/divisor spread
+    back over each window)."""
+
+    @staticmethod
+    def forward(ctx, x, geom=None, divisor=None):
+        ctx.geom, ctx.divisor = geom, divisor
+        kh, kw = geom.kernel
+        xpad = _padded(x, geom.pads, 0)
+        total = _window_offset(xpad, geom, 0, 0).copy()
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    total += _window_offset(xpad, geom, i, j)
+        total /= divisor
+        return total
+
+    @staticmethod
+    def backward(ctx, g):
+        return AvgPool2dTranspose.apply(g, geom=ctx.geom, divisor=ctx.divisor)
+
+
+class AvgPool2dTranspose(Function):
+    """dx = g/divisor added into every window position (then the padding cropped): the adjoint of
+    average pooling.  Its own backward is average pooling."""
+
+    @staticmethod
+    def forward(ctx, g, geom=None, divisor=None):
+        ctx.geom, ctx.divisor = geom, divisor
+        (kh, kw), (h, w) = geom.kernel, geom.in_hw
+        top, bottom, left, right = geom.pads
+        share = g / divisor
+        n, c = g.shape[:2]
+        dxpad = array_module(g).zeros((n, c, h + top + bottom, w + left + right), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                _window_offset(dxpad, geom, i, j)[...] += share
+        return dxpad[:, :, top:top + h, left:left + w]
+
+    @staticmethod
+    def backward(ctx, h):
+        return AvgPool2d.apply(h, geom=ctx.geom, divisor=ctx.divisor)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
+    """Average pooling, as ``torch.nn.functional.avg_pool2d``: zero padding, ``stride`` defaults
+    to ``kernel_size``; the divisor counts padded positions unless ``count_include_pad=False``,
+    or is ``divisor_override``.  Math and gradient: module docstring."""
+    op = "avg_pool2d"
+    x, unbatched = _as_batched(op, input)
+    if divisor_override is not None and divisor_override == 0:
+        raise PoolError(f"{op}: divisor_override must be non-zero")
+    geom = pool_geometry(op, x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    divisor = _avg_divisor(geom, count_include_pad, divisor_override, array_module(x.data), x.dtype)
+    out = AvgPool2d.apply(x, geom=geom, divisor=divisor)
+    return out.squeeze(0) if unbatched else out
+
+
+# ---------------------------------------------------------------------------------------------
+# adaptive average pooling
+# ---------------------------------------------------------------------------------------------
+def adaptive_pool_matrix(in_size, out_size, dtype=np.float32):
+    """The (out_size, in_size) averaging matrix: row i is 1/(end − start) on columns start..end−1,
+    start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉."""
+    a = np.zeros((out_size, in_size), dtype=np.float64)
+    for i in range(out_size):
+        start = (i * in_size) // out_size
+        end = -((-(i + 1) * in_size) // out_size)
+        a[i, start:end] = 1.0 / (end - start)
+    return a.astype(dtype)
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """Adaptive average pooling to ``output_size`` (an int, or a pair whose None entries keep the
+    input's size), as ``torch.nn.functional.adaptive_avg_pool2d``: y = A_H · x · A_Wᵀ (module
+    docstring).  ``output_size=1`` is the global average pool of ResNet's head."""
+    op = "adaptive_avg_pool2d"
+    x, unbatched = _as_batched(op, input)
+    size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) \
+        else tuple(output_size)
+    if len(size) != 2:
+        raise PoolError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    size = tuple(x.shape[2 + k] if s is None else s for k, s in enumerate(size))
+    if any(not isinstance(s, (int, np.integer)) or s < 0 for s in size):
+        raise PoolError(f"{op}: output_size must hold non-negative ints (or None), got "
+                        f"{output_size!r}")
+    if 0 in x.shape[2:]:
+        raise PoolError(f"{op}: expected an input with non-zero spatial size, got shape "
+                        f"{tuple(input.shape)}")
+    xp = array_module(x.data)
+    rows = Tensor._wrap(xp.asarray(adaptive_pool_matrix(x.shape[2], size[0], x.dtype)))
+    cols = Tensor._wrap(xp.asarray(adaptive_pool_matrix(x.shape[3], size[1], x.dtype).T))
+    out = rows @ x @ cols if size != tuple(x.shape[2:]) else x * 1
+    return out.squeeze(0) if unbatched else out
