@@ -26,6 +26,7 @@ from .ops.shape import (broadcast_to, cat, chunk, concat, contiguous, expand, fl
 from .ops.indexing import gather, one_hot  # noqa: F401
 from . import nn, optim  # noqa: F401,E402  (tg.nn.Linear, tg.optim.SGD, as torch.nn / torch.optim)
 from .serialization import load, load_state_dict_from_safetensors, save  # noqa: F401,E402
+from . import models  # noqa: F401,E402  (tg.models.vgg_mini, tg.models.resnet18, …)
 
 
 class cuda:  # noqa: N801  (PyTorch's spelling: tinygrad_edu.cuda.is_available())
