@@ -1,10 +1,15 @@
-"""``python -m tinygrad_edu`` (or the ``tinygrad-edu`` command): train an MLP on MNIST.
+"""``python -m tinygrad_edu`` (or the ``tinygrad-edu`` command).
 
-See ``tinygrad_edu/train_mlp.py`` for the job and ``python -m tinygrad_edu --help`` for its options."""
+* no arguments (or only options): the main job, an MLP trained on MNIST (``train_mlp.py``);
+* ``train ...`` / ``evaluate CHECKPOINT``: any model on any data set (``cli.py``)."""
 import sys
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("train", "evaluate"):
+        from .cli import main as cli_main
+        return cli_main(argv)
     from .train_mlp import main as train_mlp_main
     return train_mlp_main(argv)
 

@@ -83,14 +83,26 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _draw_dtype(tensor):
+    """float32 weights get float32 draws: drawing float64 and converting made building VGG-16's
+    138M weights about 3x slower than it needs to be."""
+    return np.float32 if tensor.dtype == np.float32 else np.float64
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    """Fill with draws from U(a, b)."""
-    return _write(tensor, _generator(generator).uniform(a, b, tensor.shape))
+    """Fill with draws from U(a, b):  a + (b - a)·u,  u ~ U(0, 1)."""
+    u = _generator(generator).random(tensor.shape, dtype=_draw_dtype(tensor))
+    u *= (b - a)
+    u += a
+    return _write(tensor, u)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    """Fill with draws from N(mean, std²)."""
-    return _write(tensor, _generator(generator).normal(mean, std, tensor.shape))
+    """Fill with draws from N(mean, std²):  mean + std·z,  z ~ N(0, 1)."""
+    z = _generator(generator).standard_normal(tensor.shape, dtype=_draw_dtype(tensor))
+    z *= std
+    z += mean
+    return _write(tensor, z)
 
 
 def constant_(tensor, val):

@@ -1,0 +1,103 @@
+"""``python -m tinygrad_edu train|evaluate``: real-data smoke runs, exact resume, clear errors."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import load
+from tinygrad_edu.cli import main
+
+DATA = os.environ.get("TINYGRAD_EDU_DATA")
+needs_mnist = pytest.mark.skipif(not DATA or not os.path.isdir(os.path.join(DATA, "mnist")),
+                                 reason="MNIST not staged: set TINYGRAD_EDU_DATA to the shared data folder")
+
+
+def _train(tmp_path, name, *extra):
+    out = tmp_path / name
+    rc = main(["train", "--dataset", "mnist", "--no-progress", "--no-download", "--out", str(out), *extra])
+    return rc, out
+
+
+@needs_mnist
+def test_cnn_smoke_run_on_real_mnist_reaches_stated_accuracy(tmp_path, capsys):
+    # 150 steps of LeNet-5 (a real CNN: conv, pool, conv, pool, 3 FC) on 4,800 real MNIST images
+    # must clearly beat chance (10%) on the standard 10,000 test images.
+    rc, out = _train(tmp_path, "cnn", "--model", "lenet5", "--epochs", "1", "--limit-train", "4800",
+                     "--batch-size", "32", "--lr", "0.05")
+    assert rc == 0
+    history = load(str(out / "checkpoint.safetensors"))["history"]
+    assert history["test_acc"][-1] >= 0.90, history
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "final test accuracy" in capsys.readouterr().out
+
+
+@needs_mnist
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    common = ["--model", "mlp", "--epochs", "2", "--limit-train", "1024", "--batch-size", "64",
+              "--optimizer", "adam", "--lr", "0.003"]
+    rc, straight = _train(tmp_path, "straight", *common)
+    assert rc == 0
+    rc, part = _train(tmp_path, "part", *common, "--max-steps", "16")  # stops after epoch 1 (16 steps)
+    assert rc == 0
+    assert load(str(part / "checkpoint.safetensors"))["progress"]["epoch"] == 1
+    rc, part = _train(tmp_path, "part", *common, "--resume")
+    assert rc == 0
+    a = load(str(straight / "checkpoint.safetensors"))
+    b = load(str(part / "checkpoint.safetensors"))
+    assert b["progress"] == a["progress"] == {"epoch": 2, "step": 32}
+    for key, value in a["model"].items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(b["model"][key]), err_msg=key)
+    assert a["history"]["test_acc"] == b["history"]["test_acc"]
+
+
+@needs_mnist
+def test_evaluate_prints_accuracy_and_saves_a_confusion_matrix(tmp_path, capsys):
+    rc, out = _train(tmp_path, "mlp", "--model", "mlp", "--epochs", "1", "--limit-train", "2000",
+                     "--optimizer", "adam", "--lr", "0.003")
+    assert rc == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "checkpoint.safetensors"), "--no-download"]) == 0
+    text = capsys.readouterr().out
+    accuracy = float(text.split("accuracy ")[1].split("%")[0])
+    history = load(str(out / "checkpoint.safetensors"))["history"]
+    assert accuracy == pytest.approx(100 * history["test_acc"][-1], abs=0.01)
+    assert accuracy > 80
+    assert (out / "confusion_matrix.png").exists()
+
+
+def test_unknown_model_and_dataset_fail_with_one_clear_line(tmp_path, capsys):
+    assert main(["train", "--model", "alexnet", "--out", str(tmp_path / "a"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'alexnet'" in err and "vgg_mini" in err
+    assert main(["train", "--dataset", "imagenet", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'imagenet'" in err and "mnist" in err
+
+
+def test_missing_data_is_a_clear_error_without_traceback(tmp_path):
+    env = dict(os.environ, TINYGRAD_EDU_DATA=str(tmp_path / "empty"), TINYGRAD_EDU_CACHE=str(tmp_path / "c"))
+    proc = subprocess.run([sys.executable, "-m", "tinygrad_edu", "train", "--no-download", "--out",
+                           str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: data set 'mnist' is not available")
+    assert "Traceback" not in proc.stderr
+
+
+@needs_mnist
+def test_existing_run_is_not_overwritten_and_a_mismatched_checkpoint_is_refused(tmp_path, capsys):
+    rc, out = _train(tmp_path, "run", "--model", "mlp", "--epochs", "1", "--max-steps", "3")
+    assert rc == 0
+    ckpt = out / "checkpoint.safetensors"
+    before = ckpt.read_bytes()
+    rc, _ = _train(tmp_path, "run", "--model", "mlp", "--epochs", "1")
+    assert rc == 2 and "already exists" in capsys.readouterr().err
+    assert ckpt.read_bytes() == before
+    # a checkpoint whose config names a different model than its weights fit
+    data = load(str(ckpt))
+    data["config"]["model"] = "lenet5"
+    from tinygrad_edu import save
+    save(data, str(tmp_path / "bad.safetensors"))
+    assert main(["evaluate", str(tmp_path / "bad.safetensors"), "--no-download"]) == 2
+    assert "does not fit model 'lenet5'" in capsys.readouterr().err

@@ -1,0 +1,172 @@
+"""One training loop for every model and data set of the CLI.
+
+    for epoch in epochs:
+        for x, y in shuffled batches:      logits = model(x); loss = cross_entropy(logits, y)
+                                           optimizer.zero_grad(); loss.backward(); optimizer.step()
+                                           scheduler.step()            # learning rate per step
+        evaluate on the test images;  save a checkpoint;  draw the curves
+
+**Resuming is exact.**  Everything random in an epoch (the shuffle, the crops and flips, dropout
+masks) is drawn from generators seeded with ``(seed, epoch)``, and a checkpoint is written
+atomically at the end of every epoch with the model, the optimizer, the scheduler and the history.
+So ``--resume`` after epoch k continues exactly as the uninterrupted run would have.
+"""
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+
+from .. import no_grad, from_numpy, manual_seed
+from ..nn import functional as F
+from .datasets import augment_batch
+
+CHECKPOINT = "checkpoint.safetensors"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    model: str = "vgg_mini"
+    dataset: str = "mnist"
+    epochs: int = 2
+    batch_size: int = 64
+    lr: float = 0.05
+    optimizer: str = "sgd"          # sgd (momentum 0.9, nesterov) | adam | adamw
+    weight_decay: float = 5e-4
+    scheduler: str = "onecycle"     # onecycle | cosine | none
+    label_smoothing: float = 0.0
+    augment: bool = None            # None: the data set's default (crops and flips for CIFAR-10)
+    seed: int = 0
+    max_steps: int = None           # stop early (smoke runs)
+    limit_train: int = None         # train on the first N images only (smoke runs)
+    eval_batch_size: int = 500
+    data: str = None
+
+
+def make_optimizer(config, params):
+    from .. import optim
+    if config.optimizer == "sgd":
+        return optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; expected sgd, adam or adamw")
+
+
+def make_scheduler(config, optimizer, total_steps):
+    from ..optim import lr_scheduler
+    if config.scheduler == "onecycle":
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+    if config.scheduler == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if config.scheduler == "none":
+        return None
+    raise ValueError(f"unknown scheduler {config.scheduler!r}; expected onecycle, cosine or none")
+
+
+def evaluate(model, x, y, batch_size=500):
+    """(accuracy, mean loss, predictions) of ``model`` on arrays ``x``/``y``, without a graph."""
+    was_training = model.training
+    model.eval()
+    predictions = np.empty(len(x), np.int64)
+    loss_sum = 0.0
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            logits = model(from_numpy(x[start:start + batch_size]))
+            target = from_numpy(y[start:start + batch_size])
+            loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
+            predictions[start:start + batch_size] = logits.data.argmax(axis=1)
+    model.train(was_training)
+    return float((predictions == y).mean()), loss_sum / max(len(x), 1), predictions
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """counts[i, j] = how many images of class i were predicted as class j."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def save_checkpoint(path, model, optimizer, scheduler, config, progress, history):
+    from .. import save
+    save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+          "scheduler": scheduler.state_dict() if scheduler is not None else {},
+          "config": dataclasses.asdict(config), "progress": progress,
+          "history": history}, path)
+
+
+def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True):
+    """Train ``model`` on ``data`` (an ``ImageData``) as ``config`` says; returns the history."""
+    from tqdm import tqdm
+    from .. import load
+    from .plots import plot_history
+
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = os.path.join(out_dir, CHECKPOINT)
+    steps_per_epoch = -(-len(data.x_train) // config.batch_size)
+    optimizer = make_optimizer(config, model.parameters())
+    # the schedule spans every epoch; --max-steps only stops early, so a run stopped by it and then
+    # resumed follows exactly the schedule of an uninterrupted run
+    scheduler = make_scheduler(config, optimizer, max(steps_per_epoch * config.epochs, 1))
+    history = {"epoch": [], "train_loss": [], "test_loss": [], "test_acc": [], "lr": [], "seconds": []}
+    start_epoch, step = 0, 0
+    if resume:
+        ckpt = load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt.get("scheduler"):
+            scheduler.load_state_dict(ckpt["scheduler"])
+        history = ckpt["history"]
+        start_epoch, step = ckpt["progress"]["epoch"], ckpt["progress"]["step"]
+        log(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})")
+    augment = data.augment if config.augment is None else config.augment
+
+    model.train()
+    for epoch in range(start_epoch, config.epochs):
+        if config.max_steps is not None and step >= config.max_steps:
+            break
+        rng = np.random.default_rng([config.seed, epoch])
+        manual_seed(config.seed * 100_003 + epoch)  # dropout masks of this epoch
+        order = rng.permutation(len(data.x_train))
+        n_steps = steps_per_epoch
+        if config.max_steps is not None:
+            n_steps = min(n_steps, config.max_steps - step)
+        bar = tqdm(range(n_steps), desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
+                   leave=False, disable=not progress_bar, dynamic_ncols=True)
+        loss_sum, seen, started = 0.0, 0, time.perf_counter()
+        for i in bar:
+            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+            x = data.x_train[idx]
+            if augment:
+                x = augment_batch(x, rng)
+            loss = F.cross_entropy(model(from_numpy(x)), from_numpy(data.y_train[idx]),
+                                   label_smoothing=config.label_smoothing)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            step += 1
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+            if i % 10 == 0 or i == n_steps - 1:
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.4g}",
+                                img_per_s=f"{seen / (time.perf_counter() - started):,.0f}", refresh=False)
+        bar.close()
+        seconds = time.perf_counter() - started
+        acc, test_loss, _ = evaluate(model, data.x_test, data.y_test, config.eval_batch_size)
+        for key, value in (("epoch", epoch + 1), ("train_loss", loss_sum / max(seen, 1)),
+                           ("test_loss", test_loss), ("test_acc", acc),
+                           ("lr", optimizer.param_groups[0]["lr"]), ("seconds", seconds)):
+            history[key].append(value)
+        log(f"epoch {epoch + 1}/{config.epochs}: train loss {loss_sum / max(seen, 1):.4f}, test loss "
+            f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%  ({n_steps} steps, {seconds:.1f} s, "
+            f"{seen / max(seconds, 1e-9):,.0f} images/s)")
+        save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
+                        {"epoch": epoch + 1, "step": step}, history)
+        plot_history(history, os.path.join(out_dir, "curves.png"), title=f"{config.model} on {config.dataset}")
+        with open(os.path.join(out_dir, "history.json"), "w") as f:
+            json.dump(history, f, indent=1)
+    return history

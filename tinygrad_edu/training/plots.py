@@ -1,0 +1,57 @@
+"""Figures of a training run: loss and accuracy curves, and the confusion matrix."""
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        try:
+            matplotlib.use("Agg")
+        except Exception:  # noqa: BLE001  (a backend already in use: keep it)
+            pass
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_history(history, path, title=""):
+    """Train and test loss (left) and test accuracy (right) per epoch, saved as a PNG."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
+    epochs = history["epoch"]
+    ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
+    ax_loss.plot(epochs, history["test_loss"], "s-", label="test")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("cross-entropy loss")
+    ax_loss.legend()
+    ax_acc.plot(epochs, 100 * np.asarray(history["test_acc"]), "s-", color="tab:green")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("test accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion_matrix(counts, classes, path, title="confusion matrix"):
+    """Rows: true class; columns: predicted class; each cell the count (the diagonal is correct)."""
+    plt = _pyplot()
+    n = len(classes)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * n, 1.0 + 0.5 * n))
+    ax.imshow(counts, cmap="Blues")
+    ax.set_xticks(range(n), classes, rotation=45, ha="right")
+    ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = counts.max() / 2 if counts.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if counts[i, j] > threshold else "black")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
