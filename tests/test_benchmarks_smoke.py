@@ -122,3 +122,114 @@ def test_command_line_writes_both_files(tmp_path, capsys, restore_threads):
 def test_unknown_row_is_a_clear_error():
     with pytest.raises(SystemExit, match="unknown row 'conv'.*matmul, mlp, chain"):
         bench_engine.build_rows(["conv"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The CNN rows (benchmarks/bench_cnn.py), at tiny sizes
+# ---------------------------------------------------------------------------------------------
+def _bench_cnn():
+    from benchmarks import bench_cnn
+    return bench_cnn
+
+
+def test_conv_row_agrees_with_torch_and_the_numpy_floor():
+    results = _check(_bench_cnn().conv_row(batch=2, channels=3, out_channels=4, size=6))
+    assert set(results) == {"torch", "tinygrad_edu", "numpy"}
+    torch_out = results["torch"]
+    assert torch_out["y"].shape == (2, 4, 6, 6) and torch_out["x.grad"].shape == (2, 3, 6, 6)
+    for lib in ("tinygrad_edu", "numpy"):
+        for key in ("y", "x.grad", "w.grad", "b.grad"):
+            np.testing.assert_allclose(results[lib][key], torch_out[key], rtol=1e-4, atol=1e-5)
+    assert np.abs(torch_out["w.grad"]).max() > 0.1  # real gradients were compared
+
+
+def test_maxpool_row_agrees_including_the_gradient_routing():
+    results = _check(_bench_cnn().maxpool_row(batch=2, channels=3, size=6))
+    torch_out = results["torch"]
+    for lib in ("tinygrad_edu", "numpy"):
+        np.testing.assert_array_equal(results[lib]["y"], torch_out["y"])
+        np.testing.assert_array_equal(results[lib]["x.grad"], torch_out["x.grad"])
+    # each 2x2 window sends its gradient to exactly one input: 3/4 of dx is zero
+    assert np.count_nonzero(torch_out["x.grad"]) == torch_out["y"].size
+
+
+def test_vgg_row_agrees_after_one_sgd_step():
+    row = _bench_cnn().vgg_row(batch=4, size=8, cfg=[4, "M", 8, "M"], hidden=16)
+    results = _check(row)
+    torch_out = results["torch"]
+    assert {"loss", "logits", "features.0.weight.grad", "features.3.weight", "classifier.3.bias"} \
+        <= set(torch_out)
+    got = results["tinygrad_edu"]
+    assert abs(got["loss"] - torch_out["loss"]) < 1e-5
+    for key in ("features.0.weight.grad", "features.3.weight.grad", "classifier.0.weight.grad"):
+        np.testing.assert_allclose(got[key], torch_out[key], rtol=1e-3, atol=1e-6)
+        assert np.abs(torch_out[key]).max() > 0.0
+
+
+def test_the_two_mini_vggs_are_the_same_network():
+    """The torch twin has the same names and shapes as models.vgg_mini's benchmark network."""
+    from tinygrad_edu import models
+    bench_cnn = _bench_cnn()
+    ours = models.vgg_mini(**models.BENCHMARK_CONFIG)
+    twin = bench_cnn.torch_vgg_mini([32, 32, "M", 64, 64, "M"], 3, 32)
+    ours_shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items()}
+    twin_shapes = {k: tuple(v.shape) for k, v in twin.state_dict().items()}
+    assert ours_shapes == twin_shapes
+    assert ours_shapes["classifier.0.weight"] == (256, 64 * 8 * 8)
+
+
+def _mnist_root():
+    """$TINYGRAD_EDU_DATA, else the staged ../shared/data beside the repository (as CI has)."""
+    for candidate in (os.environ.get("TINYGRAD_EDU_DATA"), os.path.join(ROOT, "..", "shared", "data")):
+        if candidate and os.path.exists(os.path.join(candidate, "mnist", "train-labels-idx1-ubyte.gz")):
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(_mnist_root() is None,
+                    reason="staged MNIST not found: set TINYGRAD_EDU_DATA (../shared/data in CI)")
+def test_mnist_epoch_row_uses_real_images_and_reports_seconds_per_epoch():
+    bench_cnn = _bench_cnn()
+    row = bench_cnn.mnist_epoch_row(batch=4, n_batches=2, root=_mnist_root(), cfg=[4, "M", 8, "M"],
+                                    hidden=16)
+    assert row.unit == "s/epoch" and row.steps_per_epoch == 60000 / 4
+    assert row.scale(0.01) == pytest.approx(150.0)       # 10 ms per step -> 150 s per epoch
+    results = _check(row)
+    torch_out = results["torch"]
+    got = results["tinygrad_edu"]
+    assert abs(got["loss"] - torch_out["loss"]) < 1e-5
+    # batch norm's running statistics moved the same way in both libraries
+    np.testing.assert_allclose(got["features.1.running_mean"], torch_out["features.1.running_mean"],
+                               rtol=1e-4, atol=1e-6)
+    assert np.abs(torch_out["features.1.running_mean"]).max() > 0.0
+    x, y = bench_cnn.mnist_batches(1, 8, root=_mnist_root())[0]
+    assert x.shape == (8, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
+    assert x.max() > 2.0 and x.min() < 0.0    # normalised ink and background, not noise
+    assert set(np.unique(y)) <= set(range(10))
+
+
+def test_cnn_command_line_runs_a_row_and_writes_markdown(tmp_path, capsys, restore_threads):
+    md_path = tmp_path / "cnn.md"
+    code = _bench_cnn().main(["--rows", "maxpool", "--repeat", "1", "--warmup", "0",
+                              "--min-round-ms", "0", "--markdown", str(md_path)], reexec=False)
+    assert code == 0
+    assert "max_pool2d 2x2" in capsys.readouterr().out
+    assert "CNN benchmark" in md_path.read_text()
+
+
+def test_unknown_cnn_row_is_a_clear_error():
+    with pytest.raises(SystemExit, match="unknown row 'lstm'.*vgg, mnist, conv, maxpool"):
+        _bench_cnn().build_rows(["lstm"])
+
+
+def test_cnn_cpu_clock_times_rounds_and_restores_the_wall_clock(restore_threads):
+    bench_cnn = _bench_cnn()
+    row = bench_cnn.maxpool_row(batch=2, channels=2, size=4)
+    wall_timer = harness._time_calls
+    report = bench_cnn.run(["maxpool"], [row], [1], warmup=0, repeat=2, min_round_s=0.0, log=None,
+                           reexec=False, clock="cpu")
+    assert harness._time_calls is wall_timer
+    timings = report["results"][0].timings
+    assert all(len(t.samples_s) == 2 and t.samples_s[0] >= 0 for t in timings.values())
+    with pytest.raises(SystemExit, match="--clock cpu measures one thread only"):
+        bench_cnn.run(["maxpool"], [row], [1, 2], 0, 1, 0.0, None, False, clock="cpu")
