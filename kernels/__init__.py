@@ -54,7 +54,7 @@ if _cache_dir is not None:
         sys.modules["numba"].config.CACHE_DIR = _cache_dir
 
 # The kernels this package provides, one module each.  Each module registers itself on import.
-KERNEL_MODULES = ("erf_numba", "erf_cupy")
+KERNEL_MODULES = ("erf_numba", "erf_cupy", "relu_numba")
 
 loaded = []   # modules that registered
 failed = {}   # module name -> why it could not load

@@ -131,3 +131,51 @@ def test_broken_numba_falls_back_to_the_reference_with_a_warning():
     warned, implementation, value = result.stdout.split()
     assert warned == "True" and implementation == "_erf_reference"
     assert abs(float(value) - math.erf(0.5)) < 1e-15
+
+
+# ---- relu_backward: the ReLU's backward (numba tier vs np.where reference) -------------------------
+from tinygrad_edu.kernels.relu_numba import relu_backward_numba  # noqa: E402
+from tinygrad_edu.ops.elementwise import _relu_backward_reference  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (4, 3, 5)])
+def test_relu_backward_fast_matches_reference(dtype, shape):
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal(shape).astype(dtype)
+    y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+    fast, ref = relu_backward_numba(g, y), _relu_backward_reference(g, y)
+    assert fast.dtype == ref.dtype == dtype and fast.shape == ref.shape == shape
+    np.testing.assert_array_equal(fast, ref)
+
+
+def test_relu_backward_gives_zero_not_nan_where_the_relu_was_off():
+    # torch's threshold_backward: a NaN/inf gradient behind an inactive unit becomes 0
+    g = np.array([np.nan, np.inf, -np.inf, np.nan, 2.0], np.float32)
+    y = np.array([0.0, 0.0, 0.0, 1.0, 3.0], np.float32)
+    expected = np.array([0.0, 0.0, 0.0, np.nan, 2.0], np.float32)
+    np.testing.assert_array_equal(relu_backward_numba(g, y), expected)
+    np.testing.assert_array_equal(_relu_backward_reference(g, y), expected)
+
+
+def test_relu_backward_non_contiguous_and_mixed_dtypes():
+    rng = np.random.default_rng(2)
+    g = rng.standard_normal((6, 8)).astype(np.float32)[:, ::2]
+    y = np.maximum(rng.standard_normal((8, 6)), 0).astype(np.float32).T[:, ::2]
+    np.testing.assert_array_equal(relu_backward_numba(g, y), _relu_backward_reference(g, y))
+    y64 = y.astype(np.float64)  # mismatched dtypes take the reference path
+    np.testing.assert_array_equal(relu_backward_numba(g, y64), _relu_backward_reference(g, y64))
+
+
+def test_relu_gradient_is_the_same_with_kernels_off():
+    x = tg.randn(5, 7, requires_grad=True)
+    (x.relu() * 3).sum().backward()
+    fast_grad = x.grad.numpy().copy()
+    previous = backend.use_kernels(False)
+    try:
+        x.grad = None
+        (x.relu() * 3).sum().backward()
+    finally:
+        backend.use_kernels(previous)
+    np.testing.assert_array_equal(fast_grad, x.grad.numpy())
+    np.testing.assert_array_equal(fast_grad, np.where(x.detach().numpy() > 0, 3.0, 0.0))

@@ -342,7 +342,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0).   dL/dx = g where x > 0, else 0."""
+    """y = max(x, 0).   dL/dx = g where x > 0, else 0  (computed by ``ReluBackward``)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -353,7 +353,30 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return where(y.data > 0, g, 0.0)
+        return ReluBackward.apply(g, y=y.data)
+
+
+class ReluBackward(Function):
+    """The ReLU's backward as an op: out = g where y > 0, else 0 (y is the ReLU's output, a constant
+    here).  It is linear in g, so its own backward is the same masking: d(out)/dg = [y > 0].
+    A hot op of every CNN and MLP, so it goes through the ``relu_backward`` kernel."""
+
+    @staticmethod
+    def forward(ctx, g, y=None):
+        ctx.y = y
+        return kernel("relu_backward", array_module(g))(g, y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ReluBackward.apply(gg, y=ctx.y)
+
+
+def _relu_backward_reference(g, y):
+    """g where y > 0, else 0 — the plain NumPy tier of the ``relu_backward`` kernel."""
+    return array_module(g).where(y > 0, g, 0).astype(g.dtype, copy=False)
+
+
+register_kernel("relu_backward", "numpy", _relu_backward_reference)
 
 
 class LeakyRelu(Function):
