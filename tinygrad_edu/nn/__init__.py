@@ -9,7 +9,7 @@
 from . import functional, init  # noqa: F401
 from .module import Module, Parameter, RemovableHandle  # noqa: F401
 from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding,  # noqa: F401
-                     Flatten, GELU, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, ModuleList,
+                     Flatten, GELU, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, ModuleDict, ModuleList,
                      MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, SiLU, Softmax, Tanh)
 from . import utils  # noqa: F401
 from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,  # noqa: F401

@@ -105,6 +105,28 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _write(tensor, z)
 
 
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with draws from N(mean, std²) truncated to [a, b] (the bounds are absolute values, as in
+    PyTorch).  Drawn by rejection: draw normals, redraw those outside [a, b] until none is left —
+    exactly the truncated distribution (PyTorch uses the inverse CDF, which needs erfinv)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the lower bound a={a} must be below the upper bound b={b}")
+    if std <= 0:
+        raise ValueError(f"trunc_normal_: std must be positive, got {std}")
+    rng = _generator(generator)
+    dtype = _draw_dtype(tensor)
+    z = rng.standard_normal(tensor.shape, dtype=dtype) * dtype(std) + dtype(mean)
+    for _ in range(1000):
+        outside = (z < a) | (z > b)
+        count = int(outside.sum())
+        if count == 0:
+            break
+        z[outside] = rng.standard_normal(count, dtype=dtype) * dtype(std) + dtype(mean)
+    else:  # [a, b] holds almost none of the mass: clamp what is left, as PyTorch's clamp_ does
+        np.clip(z, a, b, out=z)
+    return _write(tensor, z)
+
+
 def constant_(tensor, val):
     """Fill with the value ``val``."""
     return _write(tensor, np.full(tensor.shape, val))
