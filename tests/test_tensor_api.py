@@ -293,3 +293,16 @@ def test_invalid_sizes_raise():
         tg.zeros(-1)
     with pytest.raises(ValueError, match="invalid size"):
         tg.ones(2.5)
+
+
+def test_set_num_threads_limits_numpy_blas():
+    from threadpoolctl import threadpool_info
+    before = tg.get_num_threads()
+    try:
+        tg.set_num_threads(1)
+        blas = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+        assert blas and all(n == 1 for n in blas) and tg.get_num_threads() == 1
+    finally:
+        tg.set_num_threads(before)
+    with pytest.raises(ValueError, match="set_num_threads: expected a positive int"):
+        tg.set_num_threads(0)

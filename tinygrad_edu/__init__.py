@@ -9,7 +9,7 @@
 from .tensor import Tensor  # noqa: F401  (imports the whole engine in the right order)
 from .dtypes import (bool, double, float, float16, float32, float64, half, int8, int16,  # noqa: F401,A004
                      int32, int64, long, uint8, get_default_dtype, set_default_dtype)
-from .backend import Device as device, cuda_is_available  # noqa: F401
+from .backend import Device as device, cuda_is_available, get_num_threads, set_num_threads  # noqa: F401
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: F401
                        full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
                        randn, randn_like, randperm, tensor, zeros, zeros_like)

@@ -168,3 +168,35 @@ def use_kernels(enabled=True):
 def registered_kernels():
     """{(name, backend): [tiers]} — what the dispatch table holds, for tests and curious students."""
     return {key: sorted(tiers) for key, tiers in _KERNELS.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads
+# ---------------------------------------------------------------------------------------------
+_thread_limit = None  # the threadpoolctl limiter in force (kept alive so the limit holds)
+
+
+def set_num_threads(n):
+    """Use ``n`` threads in the BLAS library under NumPy (and in numba's kernels), like
+    ``torch.set_num_threads``.
+
+    Why it matters here: a convolution is many medium-sized matrix products, and OpenBLAS threads
+    that wait on each other for every small product can make a training step *slower* with 2 threads
+    than with 1 (10x and worse on a busy 2-core machine).  The training commands use 1 by default."""
+    global _thread_limit
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    from threadpoolctl import threadpool_limits
+    _thread_limit = threadpool_limits(n)
+    try:
+        import numba
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    except Exception:  # noqa: BLE001  (numba missing or its threading layer unavailable: BLAS is what counts)
+        pass
+
+
+def get_num_threads():
+    """The number of BLAS threads NumPy's matrix products use now."""
+    from threadpoolctl import threadpool_info
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return max(counts) if counts else 1

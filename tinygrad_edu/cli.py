@@ -156,6 +156,8 @@ def parse_args(argv):
     t.add_argument("--data", default=None, metavar="DIR", help="data root (default $TINYGRAD_EDU_DATA)")
     t.add_argument("--no-download", action="store_true")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1: convolutions' many small matrix products are slower with more)")
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its data set's test split")
     e.add_argument("checkpoint")
     e.add_argument("--data", default=None, metavar="DIR")
@@ -172,6 +174,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    from .backend import set_num_threads
+    set_num_threads(getattr(args, "threads", 1))
     try:
         return cmd_train(args) if args.command == "train" else cmd_evaluate(args)
     except UsageError as exc:

@@ -81,6 +81,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-download", action="store_true",
                         help="never download; fail if the files are missing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads for the matrix products (default 1: the steadiest on small machines)")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or (args.max_steps is not None and args.max_steps < 1):
         parser.error("--epochs, --batch-size and --max-steps must be positive")
@@ -142,6 +144,7 @@ def train(args, out=sys.stdout):
 def main(argv=None):
     """Entry point of ``python -m tinygrad_edu``; returns the process exit code."""
     args = parse_args(argv)
+    tg.set_num_threads(args.threads)
     try:
         train(args)
     except (MNISTNotFoundError, ChecksumError, IDXFormatError) as exc:
