@@ -11,9 +11,31 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
 
 
+# tutorials 03 and 04 train on the real MNIST (and CIFAR-10) images
+NEEDS_DATA = {"03_mlp_and_optimizers.py", "04_convolution_and_vgg.py"}
+
+
+def staged_data():
+    """$TINYGRAD_EDU_DATA, else the staged ../shared/data beside the repository (as CI has)."""
+    for candidate in (os.environ.get("TINYGRAD_EDU_DATA"), ROOT.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "mnist" / "train-labels-idx1-ubyte.gz").exists():
+            return str(candidate)
+    return None
+
+
+no_data = pytest.mark.skipif(staged_data() is None, reason="staged MNIST not found: set "
+                             "TINYGRAD_EDU_DATA (../shared/data in CI)")
+
+
 def quick_env():
     env = dict(os.environ, TUTORIAL_QUICK="1", MPLBACKEND="Agg")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    if staged_data() is not None:
+        env["TINYGRAD_EDU_DATA"] = staged_data()
+    # one BLAS thread, like the rest of the suite (conftest.py): with the other test worker busy,
+    # OpenBLAS's threads make the many small matmuls of a convolution tens of times slower
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
     return env
 
 
@@ -22,7 +44,9 @@ def test_the_tutorials_are_found():
     assert "01_autograd_from_scratch.py" in names and "02_gradient_checking.py" in names
 
 
-@pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+@pytest.mark.parametrize("script", [pytest.param(p, id=p.stem,
+                                                  marks=[no_data] if p.name in NEEDS_DATA else [])
+                                     for p in TUTORIALS])
 def test_tutorial_runs_as_a_script(script, tmp_path):
     # run a copy, so the figures land in tmp_path/output and the check that the tutorial creates
     # its output folder is real
@@ -53,3 +77,35 @@ def test_tutorial_converts_to_a_notebook_that_executes(tmp_path, monkeypatch):
     assert "tutorial 01 finished" in text
     assert any("image/png" in out.get("data", {}) for out in outputs), "the graph picture is shown inline"
     assert (tmp_path / "output" / "01_diamond_graph.png").exists()
+
+
+def test_the_training_tutorials_are_found():
+    names = [p.name for p in TUTORIALS]
+    assert NEEDS_DATA <= set(names)
+
+
+@no_data
+def test_tutorial_03_executes_as_a_notebook_with_its_figures_inline(tmp_path, monkeypatch):
+    import jupytext
+    import nbclient
+    for key, value in quick_env().items():
+        monkeypatch.setenv(key, value)
+    notebook = jupytext.read(ROOT / "tutorials" / "03_mlp_and_optimizers.py")
+    kinds = [cell.cell_type for cell in notebook.cells]
+    assert kinds.count("markdown") >= 8 and kinds.count("code") >= 8
+    client = nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
+    assert "tutorial 03 finished" in "".join(out.get("text", "") for out in outputs)
+    assert sum("image/png" in out.get("data", {}) for out in outputs) >= 3
+    for name in ("03_optimizer_curves.png", "03_lr_schedules.png"):
+        assert (tmp_path / "output" / name).exists()
+
+
+def test_tutorial_04_converts_to_a_notebook():
+    import jupytext
+    notebook = jupytext.read(ROOT / "tutorials" / "04_convolution_and_vgg.py")
+    kinds = [cell.cell_type for cell in notebook.cells]
+    assert kinds.count("markdown") >= 10 and kinds.count("code") >= 10
+    assert kinds[0] == "markdown" and notebook.cells[0].source.startswith("# Tutorial 04")
