@@ -37,7 +37,7 @@ import zipfile
 
 import numpy as np
 
-from .download import ChecksumError, DownloadError, download, sha256_of
+from .download import ChecksumError, DownloadError, cache_folder, download, search_folders, sha256_of
 from .transforms import apply_batch
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -161,9 +161,7 @@ def read_binary_folder(folder, train=True):
 # ---------------------------------------------------------------------------------------------
 def cache_dir():
     """``$TINYGRAD_EDU_CACHE/cifar10``, default ``~/.cache/tinygrad_edu/cifar10``."""
-    base = os.environ.get("TINYGRAD_EDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                                 "tinygrad_edu")
-    return os.path.join(base, "cifar10")
+    return cache_folder("cifar10")
 
 
 def _mirrors():
@@ -198,31 +196,15 @@ def _download_archive(folder, mirrors, looked):
 def find_cifar10(root=None, train=True, download=True, mirrors=None):
     """``(kind, location)`` of the files for one split, downloading the archive if needed and allowed."""
     mirrors = tuple(mirrors) if mirrors is not None else _mirrors()
+    folders, download_folder = search_folders(root, "cifar10")
     looked = []
-    if root is not None:
-        root = os.path.expanduser(os.fspath(root))
-        for folder in (root, os.path.join(root, "cifar10")):
-            looked.append(folder)
-            found = _source_in(folder, train)
-            if found:
-                return found
-        if download:
-            return "archive", _download_archive(os.path.join(root, "cifar10"), mirrors, looked)
-    else:
-        env = os.environ.get("TINYGRAD_EDU_DATA")
-        if env:
-            folder = os.path.join(os.path.expanduser(env), "cifar10")
-            looked.append(folder + " ($TINYGRAD_EDU_DATA)")
-            found = _source_in(folder, train)
-            if found:
-                return found
-        folder = cache_dir()
-        looked.append(folder + " (cache)")
+    for folder, label in folders:
+        looked.append(label)
         found = _source_in(folder, train)
         if found:
             return found
-        if download:
-            return "archive", _download_archive(folder, mirrors, looked)
+    if download:
+        return "archive", _download_archive(download_folder, mirrors, looked)
     raise CIFAR10NotFoundError(
         f"CIFAR-10 files not found; looked in: {'; '.join(looked)}. Pass root=<folder>, set "
         "TINYGRAD_EDU_DATA=<folder containing cifar10/>, or allow download=True.")

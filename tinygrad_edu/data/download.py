@@ -75,3 +75,34 @@ def download(filename, mirrors, destination, expected_sha256, timeout=30.0):
     if checksum_problem is not None:
         raise ChecksumError("; ".join(problems))
     raise DownloadError(f"could not download {filename}: " + ("; ".join(problems) or "no mirrors given"))
+
+
+def cache_folder(subdir):
+    """``$TINYGRAD_EDU_CACHE/<subdir>``, default ``~/.cache/tinygrad_edu/<subdir>``."""
+    base = os.environ.get("TINYGRAD_EDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                                 "tinygrad_edu")
+    return os.path.join(base, subdir)
+
+
+def search_folders(root, subdir):
+    """Where a data set's files are looked for, in order, and the folder a download fills.
+
+    Returns ``([(folder, label), ...], download_folder)``:
+
+    * ``root`` given: ``root`` itself, then ``root/<subdir>``; a download goes to ``root/<subdir>``;
+    * otherwise: ``$TINYGRAD_EDU_DATA/<subdir>`` (when set), then the cache
+      (``cache_folder(subdir)``), which is also where a download goes.
+
+    The labels say where each folder came from, for the "not found; looked in: …" message."""
+    if root is not None:
+        root = os.path.expanduser(os.fspath(root))
+        inner = os.path.join(root, subdir)
+        return [(root, root), (inner, inner)], inner
+    folders = []
+    env = os.environ.get("TINYGRAD_EDU_DATA")
+    if env:
+        folder = os.path.join(os.path.expanduser(env), subdir)
+        folders.append((folder, folder + " ($TINYGRAD_EDU_DATA)"))
+    cache = cache_folder(subdir)
+    folders.append((cache, cache + " (cache)"))
+    return folders, cache

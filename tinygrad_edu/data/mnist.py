@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-from .download import DownloadError, download
+from .download import DownloadError, cache_folder, download, search_folders
 
 # name -> SHA-256 of the .gz file exactly as the mirrors serve it (the original LeCun files).
 FILES = {
@@ -94,9 +94,7 @@ def read_idx(path, expected_magic, item_shape=()):
 # ---------------------------------------------------------------------------------------------
 def cache_dir():
     """``$TINYGRAD_EDU_CACHE/mnist``, default ``~/.cache/tinygrad_edu/mnist``."""
-    base = os.environ.get("TINYGRAD_EDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                                 "tinygrad_edu")
-    return os.path.join(base, "mnist")
+    return cache_folder("mnist")
 
 
 def _mirrors():
@@ -133,31 +131,15 @@ def mnist_files(root=None, train=True, download=True, mirrors=None):
     """The paths of the (images, labels) files of one split, downloading them if needed and allowed."""
     names = SPLITS[bool(train)][:2]
     mirrors = tuple(mirrors) if mirrors is not None else _mirrors()
+    folders, download_folder = search_folders(root, "mnist")
     looked = []
-    if root is not None:
-        root = os.path.expanduser(str(root))
-        for folder in (root, os.path.join(root, "mnist")):
-            looked.append(folder)
-            found = _find_in(folder, names)
-            if found:
-                return found
-        if download:
-            return _download_or_explain(os.path.join(root, "mnist"), names, mirrors, looked)
-    else:
-        env = os.environ.get("TINYGRAD_EDU_DATA")
-        if env:
-            folder = os.path.join(os.path.expanduser(env), "mnist")
-            looked.append(folder + " ($TINYGRAD_EDU_DATA)")
-            found = _find_in(folder, names)
-            if found:
-                return found
-        folder = cache_dir()
-        looked.append(folder + " (cache)")
+    for folder, label in folders:
+        looked.append(label)
         found = _find_in(folder, names)
         if found:
             return found
-        if download:
-            return _download_or_explain(folder, names, mirrors, looked)
+    if download:
+        return _download_or_explain(download_folder, names, mirrors, looked)
     raise MNISTNotFoundError(
         f"MNIST files {', '.join(names)} not found; looked in: {'; '.join(looked)}. "
         "Pass root=<folder>, set TINYGRAD_EDU_DATA=<folder containing mnist/>, or allow download=True.")
