@@ -26,8 +26,10 @@ def plot_history(history, path, title=""):
     ax_acc.plot(epochs, 100 * np.asarray(history["test_acc"]), "s-", color="tab:green")
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("test accuracy (%)")
+    from matplotlib.ticker import MaxNLocator
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
