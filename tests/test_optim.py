@@ -9,41 +9,12 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
 import tinygrad_edu.nn.functional as F
 import tinygrad_edu.optim as optim
+from optim_twins import STEPS, data, train, twin_models  # noqa: F401
+from optim_twins import assert_same_parameters  # noqa: F401
 
-STEPS = 100
 torch.set_num_threads(1)  # torch's thread pool crawls on a busy 2-core machine
 
 
-def twin_models(seed=0):
-    """The same 5-16-3 tanh MLP in torch and in tinygrad_edu, with identical weights."""
-    torch.manual_seed(seed)
-    theirs = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
-    ours = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 3))
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    return ours, theirs
-
-
-def data(seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 3, 32)
-
-
-def train(ours, theirs, our_opt, their_opt, steps=STEPS):
-    x, y = data()
-    xo, yo, xt, yt = tg.tensor(x), tg.tensor(y), torch.tensor(x), torch.tensor(y)
-    for _ in range(steps):
-        our_opt.zero_grad()
-        F.cross_entropy(ours(xo), yo).backward()
-        our_opt.step()
-        their_opt.zero_grad()
-        torch.nn.functional.cross_entropy(theirs(xt), yt).backward()
-        their_opt.step()
-
-
-def assert_same_parameters(ours, theirs, rtol=2e-5, atol=2e-6):
-    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=rtol, atol=atol,
-                                   err_msg=name)
 
 
 def moved_parameters(ours, before):
