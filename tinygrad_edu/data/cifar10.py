@@ -38,7 +38,7 @@ import zipfile
 import numpy as np
 
 from .download import ChecksumError, DownloadError, cache_folder, download, search_folders, sha256_of
-from .transforms import apply_batch
+from .image_arrays import ImageArrayDataset
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -228,7 +228,7 @@ def load_cifar10(root=None, train=True, download=True, mirrors=None, verify=True
     return read_binary_archive(location, train)
 
 
-class CIFAR10:
+class CIFAR10(ImageArrayDataset):
     """CIFAR-10 as a sequence of ``(image, label)`` pairs, like ``torchvision.datasets.CIFAR10`` but with
     NumPy images: ``image`` is uint8 (32, 32, 3) HWC RGB (or whatever ``transform`` makes of it) and
     ``label`` an int.
@@ -249,25 +249,6 @@ class CIFAR10:
         self.images, self.labels = load_cifar10(root, train, download, mirrors, verify)
         self.transform, self.target_transform = transform, target_transform
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, index):
-        image, label = self.images[index], int(self.labels[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            label = self.target_transform(label)
-        return image, label
-
-    def get_batch(self, indices):
-        images, labels = self.images[indices], self.labels[indices]
-        if self.transform is not None:
-            images = apply_batch(self.transform, images)
-        if self.target_transform is not None:
-            labels = np.asarray([self.target_transform(int(label)) for label in labels])
-        return images, labels
 
     def __repr__(self):
         return f"CIFAR10(split={'train' if self.train else 'test'}, n={len(self)})"

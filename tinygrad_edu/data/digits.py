@@ -8,10 +8,10 @@ ink dots of a 4×4 block of the 32×32 scan are set); ``.images`` holds them div
 """
 import numpy as np
 
-from .transforms import apply_batch
+from .image_arrays import ImageArrayDataset
 
 
-class Digits:
+class Digits(ImageArrayDataset):
     """The scikit-learn digits as ``(image, label)`` pairs: ``image`` float32 (8, 8) in [0, 1] (or what
     ``transform`` makes of it), ``label`` an int 0-9.  ``.images`` (1797, 8, 8), ``.labels`` (1797,)
     int64, ``.classes`` the ten digit names."""
@@ -32,25 +32,6 @@ class Digits:
                              f"{labels.shape}, expected (N, 8, 8) and (N,)")
         self.images, self.labels = images, labels
         self.transform, self.target_transform = transform, target_transform
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, index):
-        image, label = self.images[index], int(self.labels[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            label = self.target_transform(label)
-        return image, label
-
-    def get_batch(self, indices):
-        images, labels = self.images[indices], self.labels[indices]
-        if self.transform is not None:
-            images = apply_batch(self.transform, images)
-        if self.target_transform is not None:
-            labels = np.asarray([self.target_transform(int(label)) for label in labels])
-        return images, labels
 
     def __repr__(self):
         return f"Digits(n={len(self)})"

@@ -21,6 +21,7 @@ import zlib
 import numpy as np
 
 from .download import DownloadError, cache_folder, download, search_folders
+from .image_arrays import ImageArrayDataset
 
 # name -> SHA-256 of the .gz file exactly as the mirrors serve it (the original LeCun files).
 FILES = {
@@ -159,7 +160,7 @@ def load_mnist(root=None, train=True, download=True, mirrors=None):
     return images, labels
 
 
-class MNIST:
+class MNIST(ImageArrayDataset):
     """The MNIST data set as a sequence of ``(image, label)`` pairs, like ``torchvision.datasets.MNIST``
     but with NumPy images: ``image`` is a uint8 (28, 28) array, ``label`` an int.
 
@@ -171,17 +172,6 @@ class MNIST:
         self.train = bool(train)
         self.images, self.labels = load_mnist(root, train, download, mirrors)
         self.transform, self.target_transform = transform, target_transform
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, index):
-        image, label = self.images[index], int(self.labels[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            label = self.target_transform(label)
-        return image, label
 
     def __repr__(self):
         return f"MNIST(split={'train' if self.train else 'test'}, n={len(self)})"
