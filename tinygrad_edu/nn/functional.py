@@ -271,3 +271,7 @@ from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F
 from .normalization import batch_norm, group_norm, layer_norm  # noqa: E402,F401
 __all__ += ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
             "group_norm"]
+
+# attention (its math lives in attention.py)
+from .attention import scaled_dot_product_attention  # noqa: E402,F401
+__all__ += ["scaled_dot_product_attention"]
