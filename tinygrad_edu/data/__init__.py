@@ -6,3 +6,5 @@ from .dataloader import DataLoader, default_collate, default_convert  # noqa: F4
 from . import transforms  # noqa: F401,E402
 from .cifar10 import CIFAR10, CIFAR10FormatError, CIFAR10NotFoundError, load_cifar10  # noqa: F401,E402
 from .digits import Digits  # noqa: F401,E402
+from .text_datasets import (SST2, WNUT17, CoNLL2003, RTPolarity, TextDatasetNotFoundError,  # noqa: F401,E402
+                            TextFormatError, TinyShakespeare, iob1_to_bio)
