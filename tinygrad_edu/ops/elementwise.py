@@ -142,7 +142,10 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        y = a ** b
+        if isinstance(b, (int, float)) and b == 3 and hasattr(a, "dtype"):
+            y = a * a * a      # NumPy's power(x, 3) calls libm's pow per element: ~100x slower than this
+        else:
+            y = a ** b
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -431,14 +434,14 @@ class Gelu(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            return (0.5 * x * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))).astype(x.dtype)
+            return (0.5 * x * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))))).astype(x.dtype)
         return (0.5 * x * (1.0 + kernel("erf", xp)(x / math.sqrt(2.0)))).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
         if ctx.approximate == "tanh":
-            t = tanh((x + x ** 3 * 0.044715) * _SQRT_2_OVER_PI)
+            t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
             slope = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3 * 0.044715) + 1.0) * (0.5 * _SQRT_2_OVER_PI)
             return g * slope
         cdf = (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
