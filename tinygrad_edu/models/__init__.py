@@ -10,6 +10,9 @@ loads into them one to one (``model.load_state_dict(sd)``).
 """
 import inspect
 
+from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,  # noqa: F401
+                   BertForTokenClassification, BertModel)
+from .gpt import GPT, GPTConfig  # noqa: F401  (a language model: not in the image-model registry)
 from .lenet import LeNet5
 from .mlp import MLP
 from .resnet import (BasicBlock, CifarResNet, ResNet, ZeroPadShortcut, resnet18, resnet20,
@@ -58,3 +61,6 @@ __all__ = ["MLP", "LeNet5", "VGG", "VGGMini", "ResNet", "CifarResNet", "BasicBlo
            "ZeroPadShortcut", "BENCHMARK_CONFIG", "make_layers", "vgg11", "vgg11_bn", "vgg13",
            "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "vgg_mini", "resnet18",
            "resnet34", "resnet_cifar", "resnet20", "resnet56", "get_model", "list_models"]
+__all__ += ["BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification",
+            "BertForTokenClassification"]
+__all__ += ["GPT", "GPTConfig"]
