@@ -10,6 +10,8 @@ ALL_SPECS = (arith.SPECS + elementwise.SPECS + reduce.SPECS + shape_ops.SPECS + 
              + functional.SPECS)
 from . import conv_norm  # noqa: E402  (conv2d, pooling, normalisation)
 ALL_SPECS = ALL_SPECS + conv_norm.SPECS
+from . import attention  # noqa: E402  (scaled_dot_product_attention)
+ALL_SPECS = ALL_SPECS + attention.SPECS
 
 _names = [s.name for s in ALL_SPECS]
 _dups = sorted({n for n in _names if _names.count(n) > 1})

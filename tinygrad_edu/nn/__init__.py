@@ -14,3 +14,6 @@ from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embe
 from . import utils  # noqa: F401
 from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,  # noqa: F401
                           GroupNorm, LayerNorm, MaxPool2d)
+from .positional import LearnedPositionalEmbedding, SinusoidalPositionalEmbedding  # noqa: F401
+from .transformer import (MultiheadAttention, TransformerEncoder,  # noqa: F401
+                          TransformerEncoderLayer)
