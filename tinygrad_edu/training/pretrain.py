@@ -1,0 +1,196 @@
+"""Masked-language-model pre-training: how BERT learns language before it learns any task.
+
+Take a sentence, hide 15% of its tokens, and train the model to fill them in from both sides' context:
+
+    "the cat [MASK] on the mat"   →   predict "sat" at the hidden position
+
+Of the chosen 15%: 80% become ``[MASK]``, 10% a random token, 10% stay as they are (so the model cannot
+learn that only ``[MASK]`` positions matter: it has to keep a good representation of *every* token).
+The loss is cross-entropy on the chosen positions only (label -100 elsewhere).  Special tokens and padding
+are never chosen.
+
+Only the chosen positions go through the output layer (hidden → vocabulary, 30,522 columns): the other 85%
+of the logits would be computed and thrown away.
+"""
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+
+CHECKPOINT = "checkpoint.safetensors"
+
+
+def mask_tokens(input_ids, special_mask, vocab_size, mask_token_id, rng, mlm_probability=0.15):
+    """BERT's masking.  Returns ``(masked_ids, labels)``; ``labels`` is -100 where no prediction is asked.
+
+    input_ids:    (B, T) int array;  special_mask: (B, T) bool, True for [CLS]/[SEP]/[PAD] (never masked)."""
+    input_ids = np.asarray(input_ids)
+    if input_ids.shape != np.shape(special_mask):
+        raise ValueError(f"mask_tokens: input_ids {input_ids.shape} and special_mask {np.shape(special_mask)} "
+                         "must have the same shape")
+    if not 0.0 < mlm_probability < 1.0:
+        raise ValueError(f"mask_tokens: mlm_probability must be in (0, 1), got {mlm_probability}")
+    chosen = (rng.random(input_ids.shape) < mlm_probability) & ~np.asarray(special_mask, bool)
+    labels = np.where(chosen, input_ids, -100).astype(np.int64)
+    masked = input_ids.copy()
+    roll = rng.random(input_ids.shape)
+    to_mask = chosen & (roll < 0.8)
+    to_random = chosen & (roll >= 0.8) & (roll < 0.9)           # the last 10% keep their token
+    masked[to_mask] = mask_token_id
+    masked[to_random] = rng.integers(0, vocab_size, size=int(to_random.sum()))
+    return masked, labels
+
+
+@dataclasses.dataclass
+class PretrainConfig:
+    corpus: str = "tinyshakespeare"   # tinyshakespeare | sst2 (its training sentences)
+    num_hidden_layers: int = 2
+    hidden_size: int = 128
+    num_attention_heads: int = 2
+    intermediate_size: int = 512
+    max_length: int = 64
+    batch_size: int = 32
+    steps: int = 1000
+    lr: float = 5e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    mlm_probability: float = 0.15
+    eval_interval: int = 100
+    eval_batches: int = 10
+    seed: int = 0
+    data: str = None
+
+
+def corpus_texts(config):
+    """The corpus as a list of short texts (Shakespeare: groups of 4 lines; SST-2: the sentences)."""
+    from ..data import text_datasets as td
+    if config.corpus == "tinyshakespeare":
+        lines = [line for line in td.TinyShakespeare(root=config.data, split="train").text.split("\n") if line]
+        train = [" ".join(lines[i:i + 4]) for i in range(0, len(lines), 4)]
+        lines = [line for line in td.TinyShakespeare(root=config.data, split="val").text.split("\n") if line]
+        val = [" ".join(lines[i:i + 4]) for i in range(0, len(lines), 4)]
+        return train, val
+    if config.corpus == "sst2":
+        train = td.SST2(root=config.data, split="train")
+        val = td.SST2(root=config.data, split="validation")
+        return ([train[i][0] for i in range(len(train))], [val[i][0] for i in range(len(val))])
+    raise ValueError(f"pretrain: unknown corpus {config.corpus!r}; expected tinyshakespeare or sst2")
+
+
+def mlm_loss(model, ids, types, mask, labels):
+    """Cross-entropy of the MLM head on the chosen positions only."""
+    from .. import from_numpy
+    from ..nn import functional as F
+    hidden = model.bert(from_numpy(ids), attention_mask=from_numpy(mask),
+                        token_type_ids=from_numpy(types)).last_hidden_state
+    flat = hidden.reshape(-1, hidden.shape[-1])
+    chosen = np.flatnonzero(labels.reshape(-1) != -100)
+    if len(chosen) == 0:
+        return None
+    logits = model.cls(flat[chosen])
+    return F.cross_entropy(logits, from_numpy(labels.reshape(-1)[chosen]))
+
+
+def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
+    """Pre-train a small BERT from scratch with the MiniLM WordPiece vocabulary; returns the history."""
+    from tqdm import tqdm
+    from .. import load, manual_seed, no_grad, optim, save
+    from ..models.bert import BertConfig, BertForMaskedLM
+    from ..text import WordPieceTokenizer
+    from .finetune import minilm_folder
+
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = os.path.join(out_dir, CHECKPOINT)
+    tokenizer = WordPieceTokenizer.from_pretrained(minilm_folder())
+    train_texts, val_texts = corpus_texts(config)
+    manual_seed(config.seed)
+    model = BertForMaskedLM(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=config.hidden_size,
+                                       num_hidden_layers=config.num_hidden_layers,
+                                       num_attention_heads=config.num_attention_heads,
+                                       intermediate_size=config.intermediate_size,
+                                       max_position_embeddings=max(config.max_length, 64),
+                                       hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1))
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "LayerNorm" not in n]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "LayerNorm" in n]
+    optimizer = optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [], "seconds": 0.0}
+    start = 0
+    if resume:
+        ckpt = load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        history, start = ckpt["history"], ckpt["progress"]["step"]
+        log(f"resumed from {ckpt_path} at step {start}")
+
+    def make_batch(texts, rng):
+        picked = [texts[i] for i in rng.integers(0, len(texts), size=config.batch_size)]
+        enc = tokenizer(picked, padding=True, truncation=True, max_length=config.max_length, return_tensors="np")
+        ids = np.asarray(enc["input_ids"], np.int64)
+        special = np.isin(ids, [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id])
+        masked, labels = mask_tokens(ids, special, tokenizer.vocab_size, tokenizer.mask_token_id, rng,
+                                     config.mlm_probability)
+        return masked, np.asarray(enc["token_type_ids"], np.int64), np.asarray(enc["attention_mask"]), labels
+
+    def eval_loss(step):
+        rng = np.random.default_rng([config.seed, 999])     # the same held-out batches every time
+        model.eval()
+        with no_grad():
+            losses = [mlm_loss(model, *make_batch(val_texts, rng)) for _ in range(config.eval_batches)]
+        model.train()
+        return float(np.mean([loss.item() for loss in losses if loss is not None]))
+
+    model.train()
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, unit="step",
+               disable=not progress_bar, dynamic_ncols=True)
+    began = time.perf_counter()
+    for step in bar:
+        rng = np.random.default_rng([config.seed, step])
+        manual_seed(config.seed * 100_003 + step)
+        lr = config.lr * min((step + 1) / config.warmup_steps, max(0.0, (config.steps - step) /
+                                                                 max(config.steps - config.warmup_steps, 1)))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = mlm_loss(model, *make_batch(train_texts, rng))
+        if loss is None:
+            continue
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history["step"].append(step + 1)
+        history["train_loss"].append(loss.item())
+        bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}", refresh=False)
+        if (step + 1) % config.eval_interval == 0 or step + 1 == config.steps:
+            history["eval_step"].append(step + 1)
+            history["eval_loss"].append(eval_loss(step + 1))
+            history["seconds"] += time.perf_counter() - began
+            began = time.perf_counter()
+            log(f"step {step + 1}: train loss {loss.item():.4f}, held-out MLM loss {history['eval_loss'][-1]:.4f}")
+            save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                  "config": dataclasses.asdict(config), "progress": {"step": step + 1}, "history": history},
+                 ckpt_path)
+            with open(os.path.join(out_dir, "history.json"), "w") as f:
+                json.dump(history, f, indent=1)
+            plot_mlm(history, os.path.join(out_dir, "loss.png"))
+    bar.close()
+    return model, tokenizer, history
+
+
+def plot_mlm(history, path):
+    from .plots import _pyplot
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.4, lw=0.8, label="train batch")
+    ax.plot(history["eval_step"], history["eval_loss"], "s-", color="tab:orange", label="held-out")
+    ax.axhline(np.log(30522), color="gray", ls="--", lw=0.8, label="uniform guess (ln V)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("masked-LM cross-entropy")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("mini-BERT masked-LM pre-training")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
