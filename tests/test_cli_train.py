@@ -101,3 +101,29 @@ def test_existing_run_is_not_overwritten_and_a_mismatched_checkpoint_is_refused(
     save(data, str(tmp_path / "bad.safetensors"))
     assert main(["evaluate", str(tmp_path / "bad.safetensors"), "--no-download"]) == 2
     assert "does not fit model 'lenet5'" in capsys.readouterr().err
+
+
+def test_flip_test_time_augmentation_averages_the_softmax_of_image_and_mirror():
+    # a linear classifier on 1x2x3 "images": the mirror image swaps columns 0 and 2, so the TTA probabilities
+    # must equal (softmax(W·x) + softmax(W·flip(x))) / 2, computed here by hand in NumPy
+    import tinygrad_edu as tg
+    from tinygrad_edu import nn
+    from tinygrad_edu.training.loop import evaluate
+    rng = np.random.default_rng(0)
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 3))
+    x = rng.standard_normal((40, 1, 2, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    W, b = model[1].weight.data, model[1].bias.data
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    probs = (softmax(x.reshape(40, 6) @ W.T + b) + softmax(x[..., ::-1].reshape(40, 6) @ W.T + b)) / 2
+    acc, loss, predictions = evaluate(model, x, y, batch_size=16, flip_tta=True)
+    np.testing.assert_array_equal(predictions, probs.argmax(1))
+    assert acc == pytest.approx((probs.argmax(1) == y).mean())
+    assert loss == pytest.approx(-np.log(probs[np.arange(40), y]).mean(), rel=1e-5)
+    plain = evaluate(model, x, y, batch_size=16)[2]
+    assert (plain != predictions).any() or np.allclose(softmax(x.reshape(40, 6) @ W.T + b), probs)

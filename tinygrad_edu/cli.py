@@ -117,9 +117,10 @@ def cmd_evaluate(args):
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, KeyError, ValueError) as exc:
         raise UsageError(f"checkpoint {args.checkpoint} does not fit model {config.model!r}: {exc}") from None
-    acc, loss, predictions = evaluate(model, data.x_test, data.y_test)
+    acc, loss, predictions = evaluate(model, data.x_test, data.y_test, flip_tta=args.tta == "flip")
     counts = confusion_matrix(data.y_test, predictions, len(data.classes))
-    print(f"{config.model} on {config.dataset} test set: accuracy {100 * acc:.2f}% "
+    tta = " with flip test-time augmentation" if args.tta == "flip" else ""
+    print(f"{config.model} on {config.dataset} test set{tta}: accuracy {100 * acc:.2f}% "
           f"({int((predictions == data.y_test).sum())}/{len(data.y_test)}), loss {loss:.4f}")
     width = max(5, max(len(c) for c in data.classes))
     print("confusion matrix (rows: true class, columns: predicted):")
@@ -163,6 +164,8 @@ def parse_args(argv):
     e.add_argument("checkpoint")
     e.add_argument("--data", default=None, metavar="DIR")
     e.add_argument("--no-download", action="store_true")
+    e.add_argument("--tta", choices=("none", "flip"), default="none",
+                   help="test-time augmentation: flip averages the predictions on each image and its mirror image")
     from .cli_text import add_text_commands
     add_text_commands(sub)
     args = parser.parse_args(argv)

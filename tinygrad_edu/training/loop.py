@@ -66,16 +66,26 @@ def make_scheduler(config, optimizer, total_steps):
     raise ValueError(f"unknown scheduler {config.scheduler!r}; expected onecycle, cosine or none")
 
 
-def evaluate(model, x, y, batch_size=500):
-    """(accuracy, mean loss, predictions) of ``model`` on arrays ``x``/``y``, without a graph."""
+def evaluate(model, x, y, batch_size=500, flip_tta=False):
+    """(accuracy, mean loss, predictions) of ``model`` on arrays ``x``/``y``, without a graph.
+
+    ``flip_tta=True`` (test-time augmentation): each image's class probabilities are the mean of the model's
+    softmax on the image and on its mirror image, for models trained with random horizontal flips."""
     was_training = model.training
     model.eval()
     predictions = np.empty(len(x), np.int64)
     loss_sum = 0.0
     with no_grad():
         for start in range(0, len(x), batch_size):
-            logits = model(from_numpy(x[start:start + batch_size]))
+            images = x[start:start + batch_size]
             target = from_numpy(y[start:start + batch_size])
+            if flip_tta:
+                probs = (F.softmax(model(from_numpy(images)), dim=1)
+                         + F.softmax(model(from_numpy(np.ascontiguousarray(images[..., ::-1]))), dim=1)) * 0.5
+                loss_sum += F.nll_loss(probs.log(), target, reduction="sum").item()
+                predictions[start:start + batch_size] = probs.data.argmax(axis=1)
+                continue
+            logits = model(from_numpy(images))
             loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
             predictions[start:start + batch_size] = logits.data.argmax(axis=1)
     model.train(was_training)
