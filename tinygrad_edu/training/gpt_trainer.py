@@ -159,7 +159,8 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
                disable=not progress_bar, dynamic_ncols=True)
     began = time.perf_counter()
     for it in bar:
-        if it % config.eval_interval == 0 or it == config.max_iters:
+        already_evaluated = resume and it == start      # the checkpoint was written just after it
+        if (it % config.eval_interval == 0 or it == config.max_iters) and not already_evaluated:
             n = config.final_eval_iters if it == config.max_iters else config.eval_iters
             losses = estimate_loss(model, splits, config, n, seed=config.seed + it)
             history["eval_iter"].append(it)
