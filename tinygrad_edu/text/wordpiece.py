@@ -5,7 +5,7 @@ and a character-level one makes sequences long and meaningless per token.  WordP
 vocabulary (30,522 entries for BERT) of whole words *and* word pieces; a piece that continues a word is
 written with a ``##`` prefix.  Any word can then be spelled from pieces:
 
-    "unaffable"  →  ["un", "##aff", "##able"]
+    "unaffable"  →  ["una", "##ffa", "##ble"]          (with the MiniLM / BERT-uncased vocabulary)
 
 **Greedy longest-match-first.**  To cut a word, take the longest prefix that is in the vocabulary,
 then the longest ``##``-prefixed piece of the rest, and so on.  If at some point no piece matches, the
@@ -204,8 +204,9 @@ class WordPieceTokenizer:
     def wordpiece(self, word: str) -> list[str]:
         """Cut ONE word into vocabulary pieces, greedy longest-match-first; ``[UNK]`` if impossible.
 
-        ``"unaffable"``: the longest vocabulary prefix is ``"un"``; of ``"affable"`` the longest
-        ``##`` piece is ``"##aff"``; then ``"##able"`` → ``["un", "##aff", "##able"]``.
+        ``"unaffable"`` with BERT's uncased vocabulary: the longest prefix in the vocabulary is ``"una"``; of
+        ``"ffable"`` the longest ``##`` piece is ``"##ffa"``; then ``"##ble"`` → ``["una", "##ffa", "##ble"]``.
+        (Greedy, so not always the split a linguist would choose.)
         """
         cached = self._cache.get(word)
         if cached is not None:
