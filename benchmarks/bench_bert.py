@@ -166,25 +166,13 @@ def main(argv=None, reexec=True):
             raise SystemExit(f"bench_bert: unknown row {name!r}; choose from {', '.join(ROWS)}")
     rows = [ROWS[name](batch=args.batch, length=args.length) for name in names]
     if args.profile:
-        harness.set_threads(args.threads[0], reexec=reexec)
-        for row in rows:
-            for library in ("tinygrad_edu", "torch"):
-                print(f"==== {row.name}: {library} ====")
-                print(harness.profile_step(row.build[library]().step, calls=args.profile_calls))
+        harness.profile_rows(rows, args.threads[0], args.profile_calls, reexec=reexec)
         return 0
     report = harness.run_rows(rows, args.threads, args.warmup, args.repeat, args.min_round_ms / 1e3,
                               log=lambda s: print(s, file=sys.stderr), reexec=reexec)
-    print(harness.format_environment(report))
-    print()
-    print(harness.format_table(report))
-    for res in report["results"][:len(rows)]:
-        print(f"  {res.row.name}: {res.row.note}")
-    if args.json:
-        harness.write_json(report, args.json)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            title = "BERT fine-tune benchmark: tinygrad_edu vs PyTorch"
-            f.write(harness.format_markdown(report, title=title))
+    notes = [f"  {res.row.name}: {res.row.note}" for res in report["results"][:len(rows)]]
+    harness.print_and_save(report, notes, args.json, args.markdown,
+                           title="BERT fine-tune benchmark: tinygrad_edu vs PyTorch")
     return 0
 
 

@@ -514,27 +514,14 @@ def main(argv=None, reexec=True):
     names = [r.strip() for r in args.rows.split(",") if r.strip()]
     rows = build_rows(names, args.data, args.mnist_batches)
     if args.profile:
-        harness.set_threads(args.threads[0], reexec=reexec)
-        for row in rows:
-            for library in ("tinygrad_edu", "torch"):
-                print(f"==== {row.name}: {library} ====")
-                print(harness.profile_step(row.build[library]().step, calls=args.profile_calls))
+        harness.profile_rows(rows, args.threads[0], args.profile_calls, reexec=reexec)
         return 0
     report = run(names, rows, args.threads, args.warmup, args.repeat, args.min_round_ms / 1e3,
                  log=lambda s: print(s, file=sys.stderr), reexec=reexec,
                  mnist_rounds=args.mnist_rounds, clock=args.clock)
-    print(harness.format_environment(report))
-    print()
-    print(harness.format_table(report))
-    for res in report["results"][:len(rows)]:
-        print(f"  {res.row.name}: {res.row.note}")
-    if args.json:
-        harness.write_json(report, args.json)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            title = "CNN benchmark: tinygrad_edu vs PyTorch" + \
-                (" (CPU time)" if args.clock == "cpu" else "")
-            f.write(harness.format_markdown(report, title=title))
+    title = "CNN benchmark: tinygrad_edu vs PyTorch" + (" (CPU time)" if args.clock == "cpu" else "")
+    harness.print_and_save(report, [f"  {res.row.name}: {res.row.note}" for res in report["results"][:len(rows)]],
+                           args.json, args.markdown, title=title)
     return 0
 
 

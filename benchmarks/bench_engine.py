@@ -381,26 +381,14 @@ def main(argv=None, reexec=True):
         print(warning, file=sys.stderr)
     rows = build_rows([r.strip() for r in args.rows.split(",") if r.strip()], args.mlp_api)
     if args.profile:
-        harness.set_threads(args.threads[0], reexec=reexec)
-        for row in rows:
-            for library in ("tinygrad_edu", "torch"):
-                print(f"==== {row.name}: {library} ====")
-                print(harness.profile_step(row.build[library]().step, calls=args.profile_calls))
+        harness.profile_rows(rows, args.threads[0], args.profile_calls, reexec=reexec)
         return 0
     report = harness.run_rows(rows, thread_counts=args.threads, warmup=args.warmup,
                               repeat=args.repeat, min_round_s=args.min_round_ms / 1e3,
                               log=lambda s: print(s, file=sys.stderr), reexec=reexec)
-    print(harness.format_environment(report))
-    print()
-    print(harness.format_table(report))
     notes = {res.row.name: res.row.note for res in report["results"]}
-    for name, note in notes.items():
-        print(f"  {name}: {note}")
-    if args.json:
-        harness.write_json(report, args.json)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(harness.format_markdown(report, title="Engine benchmark: tinygrad_edu vs PyTorch"))
+    harness.print_and_save(report, [f"  {name}: {note}" for name, note in notes.items()], args.json,
+                           args.markdown, title="Engine benchmark: tinygrad_edu vs PyTorch")
     return 0
 
 

@@ -324,26 +324,13 @@ def main(argv=None, reexec=True):
     names = [r.strip() for r in args.rows.split(",") if r.strip()]
     rows = build_rows(names)
     if args.profile:
-        harness.set_threads(args.threads[0], reexec=reexec)
-        for row in rows:
-            for library in ("tinygrad_edu", "torch"):
-                print(f"==== {row.name}: {library} ====")
-                print(harness.profile_step(row.build[library]().step, calls=args.profile_calls))
+        harness.profile_rows(rows, args.threads[0], args.profile_calls, reexec=reexec)
         return 0
     report = harness.run_rows(rows, args.threads, args.warmup, args.repeat, args.min_round_ms / 1e3,
                               log=lambda s: print(s, file=sys.stderr), reexec=reexec)
-    print(harness.format_environment(report))
-    print()
-    print(harness.format_table(report))
-    for line in tokens_per_second(report):
-        print(line)
-    for row in rows:
-        print(f"  {row.name}: {row.note}")
-    if args.json:
-        harness.write_json(report, args.json)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(harness.format_markdown(report, title="mini-GPT benchmark: tinygrad_edu vs PyTorch"))
+    notes = tokens_per_second(report) + [f"  {row.name}: {row.note}" for row in rows]
+    harness.print_and_save(report, notes, args.json, args.markdown,
+                           title="mini-GPT benchmark: tinygrad_edu vs PyTorch")
     return 0
 
 

@@ -497,3 +497,26 @@ def profile_step(step, calls=200, top=25, sort="tottime"):
     stats.sort_stats(sort).print_stats(top)
     header = f"{calls} steps, {elapsed * 1e6:.0f} us per step under the profiler\n"
     return header + out.getvalue()
+
+
+def profile_rows(rows, threads, calls, reexec=True):
+    """The ``--profile`` option of every ``bench_*``: cProfile each row's step in both libraries."""
+    set_threads(threads, reexec=reexec)
+    for row in rows:
+        for library in ("tinygrad_edu", "torch"):
+            print(f"==== {row.name}: {library} ====")
+            print(profile_step(row.build[library]().step, calls=calls))
+
+
+def print_and_save(report, notes, json_path=None, markdown_path=None, title="Benchmark"):
+    """Print the environment, the table and each row's note; write ``--json`` / ``--markdown`` if asked."""
+    print(format_environment(report))
+    print()
+    print(format_table(report))
+    for line in notes:
+        print(line)
+    if json_path:
+        write_json(report, json_path)
+    if markdown_path:
+        with open(markdown_path, "w") as f:
+            f.write(format_markdown(report, title=title))
