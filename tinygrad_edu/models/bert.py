@@ -170,8 +170,9 @@ class BertModelOutput(_ModelOutput):
 
 
 @dataclass
-class MaskedLMOutput(_ModelOutput):
-    """``loss`` (when labels are given), ``logits`` (N, S, vocab_size)."""
+class _HeadOutput(_ModelOutput):
+    """What every task head returns: ``loss`` (when labels are given) and ``logits``, plus the encoder's
+    ``hidden_states`` / ``attentions`` when asked.  The subclasses only name the task (as Hugging Face does)."""
     loss: Optional[Tensor] = None
     logits: Optional[Tensor] = None
     hidden_states: Optional[Tuple[Tensor, ...]] = None
@@ -179,21 +180,18 @@ class MaskedLMOutput(_ModelOutput):
 
 
 @dataclass
-class SequenceClassifierOutput(_ModelOutput):
-    """``loss`` (when labels are given), ``logits`` (N, num_labels)."""
-    loss: Optional[Tensor] = None
-    logits: Optional[Tensor] = None
-    hidden_states: Optional[Tuple[Tensor, ...]] = None
-    attentions: Optional[Tuple[Tensor, ...]] = None
+class MaskedLMOutput(_HeadOutput):
+    """``logits`` (N, S, vocab_size)."""
 
 
 @dataclass
-class TokenClassifierOutput(_ModelOutput):
-    """``loss`` (when labels are given), ``logits`` (N, S, num_labels)."""
-    loss: Optional[Tensor] = None
-    logits: Optional[Tensor] = None
-    hidden_states: Optional[Tuple[Tensor, ...]] = None
-    attentions: Optional[Tuple[Tensor, ...]] = None
+class SequenceClassifierOutput(_HeadOutput):
+    """``logits`` (N, num_labels)."""
+
+
+@dataclass
+class TokenClassifierOutput(_HeadOutput):
+    """``logits`` (N, S, num_labels)."""
 
 
 # =============================================================================================
