@@ -127,3 +127,36 @@ def test_flip_test_time_augmentation_averages_the_softmax_of_image_and_mirror():
     assert loss == pytest.approx(-np.log(probs[np.arange(40), y]).mean(), rel=1e-5)
     plain = evaluate(model, x, y, batch_size=16)[2]
     assert (plain != predictions).any() or np.allclose(softmax(x.reshape(40, 6) @ W.T + b), probs)
+
+
+@needs_mnist
+def test_init_from_starts_a_fresh_schedule_from_another_runs_weights(tmp_path, capsys):
+    common = ["--model", "mlp", "--epochs", "1", "--limit-train", "512", "--batch-size", "64",
+              "--optimizer", "adam", "--lr", "0.003"]
+    rc, first = _train(tmp_path, "first", *common)
+    assert rc == 0
+    first_ckpt = load(str(first / "checkpoint.safetensors"))
+    # zero steps from the loaded weights: the new run's weights are exactly the first run's
+    rc, same = _train(tmp_path, "same", *common, "--max-steps", "0",
+                      "--init-from", str(first / "checkpoint.safetensors"))
+    assert rc == 0 and "initialised the model from" in capsys.readouterr().out
+    assert not (same / "checkpoint.safetensors").exists()       # nothing trained, nothing written
+    # one epoch from the loaded weights: a new run (epoch 1, step 8) that starts better than chance
+    rc, second = _train(tmp_path, "second", *common, "--seed", "1",
+                        "--init-from", str(first / "checkpoint.safetensors"))
+    assert rc == 0
+    ckpt = load(str(second / "checkpoint.safetensors"))
+    assert ckpt["progress"] == {"epoch": 1, "step": 8}
+    assert ckpt["history"]["train_loss"][0] < first_ckpt["history"]["train_loss"][0]
+    assert ckpt["config"]["init_from"] == str(first / "checkpoint.safetensors")
+    # errors: a missing file, --resume together with --init-from, weights of another model
+    capsys.readouterr()
+    rc, _ = _train(tmp_path, "x", *common, "--init-from", str(tmp_path / "nope.safetensors"))
+    assert rc == 2 and "--init-from: there is no checkpoint" in capsys.readouterr().err
+    rc, _ = _train(tmp_path, "second", *common, "--resume", "--init-from", str(first / "checkpoint.safetensors"))
+    assert rc == 2 and "pass only one of them" in capsys.readouterr().err
+    rc, _ = _train(tmp_path, "y", "--model", "lenet5", "--epochs", "1", "--max-steps", "1",
+                   "--init-from", str(first / "checkpoint.safetensors"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "--init-from: checkpoint" in err and "does not fit the model" in err
+    assert "Traceback" not in err

@@ -69,7 +69,7 @@ def cmd_train(args):
                          label_smoothing=args.label_smoothing,
                          augment=None if args.augment == "auto" else args.augment == "on",
                          seed=args.seed, max_steps=args.max_steps, limit_train=args.limit_train,
-                         data=args.data)
+                         data=args.data, init_from=args.init_from)
     from . import models
     if config.model not in models.MODELS:  # before loading any data: fail fast
         raise UsageError(f"unknown model {config.model!r}; known models: {', '.join(models.list_models())}")
@@ -81,6 +81,10 @@ def cmd_train(args):
                          "another --out")
     if args.resume and not os.path.exists(ckpt_path):
         raise UsageError(f"--resume: there is no checkpoint at {ckpt_path}")
+    if args.init_from and args.resume:
+        raise UsageError("--init-from starts a new run and --resume continues one; pass only one of them")
+    if args.init_from and not os.path.exists(args.init_from):
+        raise UsageError(f"--init-from: there is no checkpoint at {args.init_from}")
     data = _load_data(config.dataset, config.data, not args.no_download, config.limit_train)
     from . import manual_seed
     manual_seed(config.seed)
@@ -89,8 +93,13 @@ def cmd_train(args):
     print(f"{config.model} ({n_params:,} parameters) on {config.dataset}: {len(data.x_train):,} training and "
           f"{len(data.x_test):,} test images; {config.optimizer} lr={config.lr:g}, {config.scheduler} "
           f"schedule, batch {config.batch_size}, {config.epochs} epochs -> {args.out}", flush=True)
-    history = fit(model, data, config, args.out, resume=args.resume,
-                  log=lambda m: print(m, flush=True), progress_bar=not args.no_progress)
+    try:
+        history = fit(model, data, config, args.out, resume=args.resume,
+                      log=lambda m: print(m, flush=True), progress_bar=not args.no_progress)
+    except ValueError as exc:
+        if not str(exc).startswith("init_from:"):
+            raise
+        raise UsageError(str(exc).replace("init_from:", "--init-from:", 1)) from None
     if history["test_acc"]:
         print(f"final test accuracy: {100 * history['test_acc'][-1]:.2f}%  (checkpoint {ckpt_path}, curves "
               f"{os.path.join(args.out, 'curves.png')})", flush=True)
@@ -155,6 +164,8 @@ def parse_args(argv):
     t.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
     t.add_argument("--out", default=None, help="run folder (default runs/MODEL_DATASET)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                   help="start from another run's model weights with a fresh optimizer and schedule (a warm restart)")
     t.add_argument("--data", default=None, metavar="DIR", help="data root (default $TINYGRAD_EDU_DATA)")
     t.add_argument("--no-download", action="store_true")
     t.add_argument("--no-progress", action="store_true")

@@ -6,6 +6,10 @@
                                            scheduler.step()            # learning rate per step
         evaluate on the test images;  save a checkpoint;  draw the curves
 
+**Warm restarts.**  ``init_from`` starts a *new* run from another run's model weights, with a fresh
+optimizer and a fresh learning-rate schedule (SGDR's "warm restart", Loshchilov & Hutter 2017): a
+second cosine cycle lets a model that stopped while still underfitting keep improving.
+
 **Resuming is exact.**  Everything random in an epoch (the shuffle, the crops and flips, dropout
 masks) is drawn from generators seeded with ``(seed, epoch)``, and a checkpoint is written
 atomically at the end of every epoch with the model, the optimizer, the scheduler and the history.
@@ -42,6 +46,7 @@ class TrainConfig:
     limit_train: int = None         # train on the first N images only (smoke runs)
     eval_batch_size: int = 500
     data: str = None
+    init_from: str = None           # start from this checkpoint's model weights (fresh optimizer and schedule)
 
 
 def make_optimizer(config, params):
@@ -107,6 +112,22 @@ def save_checkpoint(path, model, optimizer, scheduler, config, progress, history
           "history": history}, path)
 
 
+def load_model_weights(model, path):
+    """Copy the model weights of the training checkpoint at ``path`` into ``model`` (strict: every
+    name and shape must match).  Raises ValueError naming the file and the mismatch."""
+    from .. import load
+    try:
+        ckpt = load(path)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"init_from: cannot read checkpoint {path}: {exc}") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise ValueError(f"init_from: {path} is not a training checkpoint (it has no 'model' entry)")
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise ValueError(f"init_from: checkpoint {path} does not fit the model: {exc}") from None
+
+
 def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True):
     """Train ``model`` on ``data`` (an ``ImageData``) as ``config`` says; returns the history."""
     from tqdm import tqdm
@@ -131,6 +152,9 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
         history = ckpt["history"]
         start_epoch, step = ckpt["progress"]["epoch"], ckpt["progress"]["step"]
         log(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})")
+    elif config.init_from:
+        load_model_weights(model, config.init_from)
+        log(f"initialised the model from {config.init_from} (fresh optimizer and schedule)")
     augment = data.augment if config.augment is None else config.augment
 
     model.train()
