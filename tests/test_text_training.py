@@ -85,6 +85,40 @@ def test_random_windows_pairs_each_input_with_the_next_token():
         random_windows(np.arange(16), 16, 3, np.random.default_rng(2))
 
 
+def test_split_loss_averages_every_character_of_non_overlapping_windows():
+    # a tiny GPT; the expected number is computed window by window with the model's own loss
+    import tinygrad_edu as tg
+    from tinygrad_edu.models.gpt import GPT, GPTConfig
+    tg.manual_seed(0)
+    model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=11, bias=False))
+    data = np.random.default_rng(0).integers(0, 11, size=8 * 5 + 4)     # 5 full windows, a 3-token tail
+    losses = []
+    for w in range(5):
+        x, y = data[8 * w:8 * w + 8], data[8 * w + 1:8 * w + 9]
+        _, loss = model(tg.tensor(x[None]), tg.tensor(y[None]))
+        losses.append(loss.item())
+    got = gpt_trainer.split_loss(model, data, block_size=8, batch_size=2)  # batches of 2, 2, 1 windows
+    assert got == pytest.approx(np.mean(losses), rel=1e-5)
+    assert model.training                                   # the mode is restored
+    with pytest.raises(ValueError, match=r"split_loss: the text has 8 tokens.*block_size \+ 1 = 9"):
+        gpt_trainer.split_loss(model, data[:8], block_size=8)
+
+
+def test_gpt_seed_spread_report_counts_runs_at_or_below_the_nanogpt_figure(tmp_path, capsys):
+    from benchmarks import gpt_seed_spread
+    for seed, value in ((1, 1.87), (2, 1.90), (3, 1.93)):
+        (tmp_path / f"seed_{seed}").mkdir()
+        (tmp_path / f"seed_{seed}" / "done.json").write_text(json.dumps(
+            {"seed": seed, "nanogpt_20": value, "batches_200": value + 0.01, "full_val": value + 0.02,
+             "seconds": 200.0}))
+    assert gpt_seed_spread.main(["--report", "--runs-dir", str(tmp_path), "--markdown", str(tmp_path / "t.md")]) == 0
+    text = (tmp_path / "t.md").read_text()
+    assert "**1.9000 ± 0.0300**" in text                    # mean ± sample sd of 1.87, 1.90, 1.93
+    assert "nanogpt_20: 1 of 3 runs at or below nanoGPT's 1.88" in text
+    assert "full_val: 0 of 3 runs" in text
+    assert gpt_seed_spread.main(["--report", "--runs-dir", str(tmp_path / "none")]) == 1
+
+
 def _gpt_args(out, *extra):
     return ["gpt", "--n-layer", "1", "--n-embd", "32", "--n-head", "2", "--block-size", "32",
             "--batch-size", "8", "--no-progress", "--data", str(DATA), "--out", str(out), *extra]

@@ -94,6 +94,34 @@ def estimate_loss(model, splits, config, n_batches, seed):
     return result
 
 
+def split_loss(model, data, block_size, batch_size=64):
+    """The loss on *every* character of ``data`` (no sampling): cut it into consecutive, non-overlapping
+    windows of ``block_size`` characters (the tail that does not fill a window is dropped) and average
+    the cross-entropy over all predicted characters, in eval mode and without a graph.
+
+    ``estimate_loss`` samples random windows, as nanoGPT does; this is the exact number it estimates
+    (both average over positions 1..block_size of a window, i.e. over the same context lengths)."""
+    from .. import from_numpy, no_grad
+    from ..nn import functional as F
+    n_windows = (len(data) - 1) // block_size
+    if n_windows < 1:
+        raise ValueError(f"split_loss: the text has {len(data)} tokens, fewer than block_size + 1 = "
+                         f"{block_size + 1}")
+    x_all = np.asarray(data[:n_windows * block_size], np.int64).reshape(n_windows, block_size)
+    y_all = np.asarray(data[1:n_windows * block_size + 1], np.int64).reshape(n_windows, block_size)
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with no_grad():
+        for start in range(0, n_windows, batch_size):
+            x, y = x_all[start:start + batch_size], y_all[start:start + batch_size]
+            logits, _ = model(from_numpy(x))
+            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), from_numpy(y.reshape(-1)),
+                                     reduction="sum").item()
+    model.train(was_training)
+    return total / (n_windows * block_size)
+
+
 def plot_losses(history, path, title=""):
     from .plots import _pyplot
     plt = _pyplot()
