@@ -19,14 +19,12 @@ The step is dominated by the 36 linear layers' GEMMs (forward + two backward pro
 attention batched matmuls, and — because all 22.7 M parameters are updated — the AdamW update,
 half of whose work is the 30,522 × 384 word-embedding table (a dense gradient in both libraries).
 """
-import argparse
 import sys
 
 import numpy as np
 
 from . import harness
-from .bench_engine import _int_list
-from .harness import Row, Workload
+from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
 MINILM = dict(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
@@ -135,22 +133,10 @@ ROWS = {"finetune": finetune_row}
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_bert", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows (default: {','.join(ROWS)})")
+    p = benchmark_parser("python -m benchmarks.bench_bert", __doc__, ROWS, repeat=11, warmup=2,
+                         min_round_ms=300.0, profile_calls=5)
     p.add_argument("--batch", type=int, default=16, help="sentences per step (default 16)")
     p.add_argument("--length", type=int, default=64, help="tokens per sentence (default 64)")
-    p.add_argument("--repeat", type=int, default=11, help="alternating timed rounds (default 11)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps per library first (default 2)")
-    p.add_argument("--min-round-ms", type=float, default=300.0,
-                   help="each round repeats a step until it lasts this long (default 300 ms)")
-    p.add_argument("--threads", type=_int_list, default=[1],
-                   help="threads per library; a list such as 1,2 reports each (default 1)")
-    p.add_argument("--json", metavar="PATH", help="also write the results (with all samples) as JSON")
-    p.add_argument("--markdown", metavar="PATH", help="also write the table as markdown")
-    p.add_argument("--profile", action="store_true",
-                   help="instead of timing, cProfile tinygrad_edu's step (and torch's)")
-    p.add_argument("--profile-calls", type=int, default=5, help="steps run under the profiler")
     return p.parse_args(argv)
 
 

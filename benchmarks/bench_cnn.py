@@ -26,7 +26,6 @@ no autograd, in the layout that suits NumPy and BLAS best (see ``numpy_conv3x3_s
 floor a NumPy engine can reach.  Dropout is set to p = 0 in both libraries' models: a random
 mask cannot be the same in two libraries, and the outputs are compared before timing.
 """
-import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -34,8 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import harness
-from .bench_engine import _int_list
-from .harness import Row, Workload
+from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
 MNIST_TRAIN_IMAGES = 60000
@@ -478,30 +476,17 @@ def run(names, rows, thread_counts, warmup, repeat, min_round_s, log, reexec, mn
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_cnn", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default=",".join(ROWS),
-                   help=f"comma-separated rows to run (default: {','.join(ROWS)})")
-    p.add_argument("--repeat", type=int, default=21, help="alternating timed rounds (default 21)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps per library first (default 2)")
-    p.add_argument("--min-round-ms", type=float, default=50.0,
-                   help="each round repeats a step until it lasts this long (default 50 ms)")
+    p = benchmark_parser("python -m benchmarks.bench_cnn", __doc__, ROWS, repeat=21, warmup=2,
+                         min_round_ms=50.0, profile_calls=10)
     p.add_argument("--mnist-rounds", type=int, default=None,
                    help="rounds of the mnist row (default 15 rounds of >= 1 s per library)")
     p.add_argument("--mnist-batches", type=int, default=100,
                    help="distinct MNIST batches the mnist row cycles through (default 100)")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="MNIST root (default: $TINYGRAD_EDU_DATA)")
-    p.add_argument("--threads", type=_int_list, default=[1],
-                   help="threads per library; a list such as 1,2 reports each (default 1)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="time rounds by the wall clock (default) or by this process's CPU time "
                         "(one thread only; steadier on a busy shared machine)")
-    p.add_argument("--json", metavar="PATH", help="also write the results (with all samples) as JSON")
-    p.add_argument("--markdown", metavar="PATH", help="also write the table as markdown")
-    p.add_argument("--profile", action="store_true",
-                   help="instead of timing, cProfile tinygrad_edu's step of each row (and torch's)")
-    p.add_argument("--profile-calls", type=int, default=10, help="steps run under the profiler")
     return p.parse_args(argv)
 
 

@@ -18,13 +18,12 @@ Rows (the issue's targets for tinygrad_edu / torch in parentheses):
   then ``sum().backward()``.  The arrays are tiny, so this measures framework overhead per op
   (forward + backward), in µs per op (≤ 3×).
 """
-import argparse
 import sys
 
 import numpy as np
 
 from . import harness
-from .harness import Row, Workload
+from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
 
@@ -342,34 +341,11 @@ def build_rows(names, mlp_api="auto"):
     return rows
 
 
-def _int_list(text):
-    try:
-        values = [int(v) for v in text.split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected thread counts >= 1, got {text!r}")
-    return values
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_engine", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default=",".join(ROWS),
-                   help=f"comma-separated rows to run (default: {','.join(ROWS)})")
-    p.add_argument("--repeat", type=int, default=21, help="alternating timed rounds (default 21)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps per library first (default 3)")
-    p.add_argument("--min-round-ms", type=float, default=50.0,
-                   help="each round repeats a step until it lasts this long (default 50 ms)")
-    p.add_argument("--threads", type=_int_list, default=[1],
-                   help="threads per library; a list such as 1,2 reports each (default 1)")
+    p = benchmark_parser("python -m benchmarks.bench_engine", __doc__, ROWS, repeat=21, warmup=3,
+                         min_round_ms=50.0, profile_calls=200)
     p.add_argument("--mlp-api", choices=("auto", "nn", "raw"), default="auto",
                    help="MLP written with tinygrad_edu.nn/optim or raw tensors (default: auto)")
-    p.add_argument("--json", metavar="PATH", help="also write the results (with all samples) as JSON")
-    p.add_argument("--markdown", metavar="PATH", help="also write the table as markdown")
-    p.add_argument("--profile", action="store_true",
-                   help="instead of timing, cProfile tinygrad_edu's step of each row (and torch's)")
-    p.add_argument("--profile-calls", type=int, default=200, help="steps run under the profiler")
     return p.parse_args(argv)
 
 

@@ -19,15 +19,13 @@ and the same KV cache).  Rows (ratio = tinygrad_edu / torch time):
   prompt at batch 1: the whole block of 64, with and without the KV cache.  Reported in ms per
   generated token; tokens/s = 1000 / that.
 """
-import argparse
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import harness
-from .bench_engine import _int_list
-from .harness import Row, Workload
+from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
 BATCH = 12
@@ -297,21 +295,8 @@ def tokens_per_second(report):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_gpt", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default=",".join(ROWS),
-                   help=f"comma-separated rows to run (default: {','.join(ROWS)})")
-    p.add_argument("--repeat", type=int, default=11, help="alternating timed rounds (default 11)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps per library first (default 2)")
-    p.add_argument("--min-round-ms", type=float, default=200.0,
-                   help="each round repeats a step until it lasts this long (default 200 ms)")
-    p.add_argument("--threads", type=_int_list, default=[1],
-                   help="threads per library; a list such as 1,2 reports each (default 1)")
-    p.add_argument("--json", metavar="PATH", help="also write the results (with all samples) as JSON")
-    p.add_argument("--markdown", metavar="PATH", help="also write the table as markdown")
-    p.add_argument("--profile", action="store_true",
-                   help="instead of timing, cProfile tinygrad_edu's step of each row (and torch's)")
-    p.add_argument("--profile-calls", type=int, default=10, help="steps run under the profiler")
+    p = benchmark_parser("python -m benchmarks.bench_gpt", __doc__, ROWS, repeat=11, warmup=2,
+                         min_round_ms=200.0, profile_calls=10)
     return p.parse_args(argv)
 
 

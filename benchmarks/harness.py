@@ -520,3 +520,38 @@ def print_and_save(report, notes, json_path=None, markdown_path=None, title="Ben
     if markdown_path:
         with open(markdown_path, "w") as f:
             f.write(format_markdown(report, title=title))
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line every bench_* script shares
+# ---------------------------------------------------------------------------------------------
+def thread_counts(text):
+    """argparse type for ``--threads``: comma-separated thread counts such as ``1,2``."""
+    import argparse
+    try:
+        values = [int(v) for v in text.split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected thread counts >= 1, got {text!r}")
+    return values
+
+
+def benchmark_parser(prog, doc, rows, repeat, warmup, min_round_ms, profile_calls):
+    """An argparse parser with the options every benchmark script has (rows, timing rounds, threads,
+    output files, profiling); each script adds its own options to it and its own defaults here."""
+    import argparse
+    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", default=",".join(rows), help=f"comma-separated rows to run (default: {','.join(rows)})")
+    p.add_argument("--repeat", type=int, default=repeat, help=f"alternating timed rounds (default {repeat})")
+    p.add_argument("--warmup", type=int, default=warmup, help=f"untimed steps per library first (default {warmup})")
+    p.add_argument("--min-round-ms", type=float, default=min_round_ms,
+                   help=f"each round repeats a step until it lasts this long (default {min_round_ms:g} ms)")
+    p.add_argument("--threads", type=thread_counts, default=[1],
+                   help="threads per library; a list such as 1,2 reports each (default 1)")
+    p.add_argument("--json", metavar="PATH", help="also write the results (with all samples) as JSON")
+    p.add_argument("--markdown", metavar="PATH", help="also write the table as markdown")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of timing, cProfile tinygrad_edu's step of each row (and torch's)")
+    p.add_argument("--profile-calls", type=int, default=profile_calls, help="steps run under the profiler")
+    return p
