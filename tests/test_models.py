@@ -343,6 +343,29 @@ def test_resnet_cifar_bad_arguments():
         models.resnet_cifar(shortcut="C")
 
 
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_airbench_net_matches_torch(mode):
+    # small widths keep the test fast; the layers and their order are those of airbench48/64
+    tg.manual_seed(12)
+    ours = models.AirbenchNet(10, 3, widths=(8, 16, 16))
+    randomize_batchnorm(ours, seed=13)
+    check_parity(ours, ref.AirbenchNet(10, 3, widths=(8, 16, 16)), (3, 3, 32, 32), mode, 10)
+
+
+def test_airbench_parameter_counts_and_input_errors():
+    for name, widths in models.airbench.AIRBENCH_WIDTHS.items():
+        with torch.device("meta"):
+            expected = sum(p.numel() for p in ref.AirbenchNet(10, 3, widths).parameters())
+        assert count(models.get_model(name)) == expected
+    assert count(models.airbench48()) == 1_113_312            # the number its docstring quotes (1.1M)
+    assert models.airbench48(in_channels=1)(tg.randn(2, 1, 28, 28)).shape == (2, 10)   # MNIST fits too
+    with pytest.raises(ValueError, match=r"AirbenchNet: expected input of shape \(N, 3, H, W\) with H, W >= 24, "
+                                         r"got \(2, 3, 16, 16\)"):
+        models.airbench48()(tg.randn(2, 3, 16, 16))
+    with pytest.raises(ValueError, match="widths must be three channel counts"):
+        models.AirbenchNet(widths=(8, 16))
+
+
 # ---------------------------------------------------------------------------------------------
 # registry
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ loads into them one to one (``model.load_state_dict(sd)``).
 """
 import inspect
 
+from .airbench import AirbenchNet, airbench48, airbench64
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,  # noqa: F401
                    BertForTokenClassification, BertModel)
 from .gpt import GPT, GPTConfig  # noqa: F401  (a language model: not in the image-model registry)
@@ -31,6 +32,7 @@ MODELS = {
     "vgg19": vgg19, "vgg19_bn": vgg19_bn,
     "resnet18": resnet18, "resnet34": resnet34,
     "resnet_cifar": resnet_cifar, "resnet20": resnet20, "resnet56": resnet56,
+    "airbench48": airbench48, "airbench64": airbench64,
 }
 
 
@@ -64,3 +66,4 @@ __all__ = ["MLP", "LeNet5", "VGG", "VGGMini", "ResNet", "CifarResNet", "BasicBlo
 __all__ += ["BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification",
             "BertForTokenClassification"]
 __all__ += ["GPT", "GPTConfig"]
+__all__ += ["AirbenchNet", "airbench48", "airbench64"]
