@@ -505,7 +505,8 @@ def main(argv=None, reexec=True):
                  log=lambda s: print(s, file=sys.stderr), reexec=reexec,
                  mnist_rounds=args.mnist_rounds, clock=args.clock)
     title = "CNN benchmark: tinygrad_edu vs PyTorch" + (" (CPU time)" if args.clock == "cpu" else "")
-    harness.print_and_save(report, [f"  {res.row.name}: {res.row.note}" for res in report["results"][:len(rows)]],
+    notes = [f"  {res.row.name}: {res.row.note}" for res in report["results"][:len(rows)]]
+    harness.print_and_save(report, notes,
                            args.json, args.markdown, title=title)
     return 0
 

@@ -70,7 +70,8 @@ def report(runs_dir, markdown_path=None):
              "validation loss of the final model.", "",
              "| seed | nanoGPT 20 batches | 200 batches | full val | wall s |", "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['seed']} | {r['nanogpt_20']:.4f} | {r['batches_200']:.4f} | {r['full_val']:.4f} | "
+        lines.append(f"| {r['seed']} | {r['nanogpt_20']:.4f} | {r['batches_200']:.4f} | "
+                     f"{r['full_val']:.4f} | "
                      f"{r['seconds']:.0f} |")
     stats = {k: [r[k] for r in rows] for k in keys}
     sd = {k: statistics.stdev(v) if len(v) > 1 else float("nan") for k, v in stats.items()}

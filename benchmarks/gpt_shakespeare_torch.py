@@ -39,7 +39,8 @@ def train_torch(config, text_train, text_val, log=print):
     model = torch_gpt(gpt_config)
     state = {k: torch.from_numpy(np.array(v.data)) for k, v in ours.state_dict().items()}
     model.load_state_dict(state, strict=False)
-    optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate, (config.beta1, config.beta2))
+    optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate,
+                                           (config.beta1, config.beta2))
 
     def estimate(n_batches, seed):
         model.eval()
@@ -85,8 +86,8 @@ def main(argv=None):
     from tinygrad_edu.data.text_datasets import TinyShakespeare
     from tinygrad_edu.training.gpt_trainer import GPTTrainConfig
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ours", default="runs/gpt_shakespeare", help="our run folder (its checkpoint's config "
-                        "and history.json are used)")
+    parser.add_argument("--ours", default="runs/gpt_shakespeare",
+                        help="our run folder (its checkpoint's config and history.json are used)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None, help="write the comparison here")
     args = parser.parse_args(argv)
@@ -97,7 +98,8 @@ def main(argv=None):
         ours = json.load(f)
     from tinygrad_edu import load
     saved = load(os.path.join(args.ours, "checkpoint.safetensors"))["config"]
-    config = GPTTrainConfig(**{k: v for k, v in saved.items() if k in {f.name for f in dataclasses.fields(GPTTrainConfig)}})
+    known = {f.name for f in dataclasses.fields(GPTTrainConfig)}
+    config = GPTTrainConfig(**{k: v for k, v in saved.items() if k in known})
     theirs = train_torch(config, TinyShakespeare(root=config.data, split="train").text,
                          TinyShakespeare(root=config.data, split="val").text)
     result = {"iterations": config.max_iters,

@@ -541,10 +541,13 @@ def benchmark_parser(prog, doc, rows, repeat, warmup, min_round_ms, profile_call
     """An argparse parser with the options every benchmark script has (rows, timing rounds, threads,
     output files, profiling); each script adds its own options to it and its own defaults here."""
     import argparse
-    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default=",".join(rows), help=f"comma-separated rows to run (default: {','.join(rows)})")
+    p = argparse.ArgumentParser(prog=prog, description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", default=",".join(rows),
+                   help=f"comma-separated rows to run (default: {','.join(rows)})")
     p.add_argument("--repeat", type=int, default=repeat, help=f"alternating timed rounds (default {repeat})")
-    p.add_argument("--warmup", type=int, default=warmup, help=f"untimed steps per library first (default {warmup})")
+    p.add_argument("--warmup", type=int, default=warmup,
+                   help=f"untimed steps per library first (default {warmup})")
     p.add_argument("--min-round-ms", type=float, default=min_round_ms,
                    help=f"each round repeats a step until it lasts this long (default {min_round_ms:g} ms)")
     p.add_argument("--threads", type=thread_counts, default=[1],

@@ -153,7 +153,8 @@ def test_init_from_starts_a_fresh_schedule_from_another_runs_weights(tmp_path, c
     capsys.readouterr()
     rc, _ = _train(tmp_path, "x", *common, "--init-from", str(tmp_path / "nope.safetensors"))
     assert rc == 2 and "--init-from: there is no checkpoint" in capsys.readouterr().err
-    rc, _ = _train(tmp_path, "second", *common, "--resume", "--init-from", str(first / "checkpoint.safetensors"))
+    rc, _ = _train(tmp_path, "second", *common, "--resume",
+                   "--init-from", str(first / "checkpoint.safetensors"))
     assert rc == 2 and "pass only one of them" in capsys.readouterr().err
     rc, _ = _train(tmp_path, "y", "--model", "lenet5", "--epochs", "1", "--max-steps", "1",
                    "--init-from", str(first / "checkpoint.safetensors"))

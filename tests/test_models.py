@@ -359,8 +359,8 @@ def test_airbench_parameter_counts_and_input_errors():
         assert count(models.get_model(name)) == expected
     assert count(models.airbench48()) == 1_113_312            # the number its docstring quotes (1.1M)
     assert models.airbench48(in_channels=1)(tg.randn(2, 1, 28, 28)).shape == (2, 10)   # MNIST fits too
-    with pytest.raises(ValueError, match=r"AirbenchNet: expected input of shape \(N, 3, H, W\) with H, W >= 24, "
-                                         r"got \(2, 3, 16, 16\)"):
+    with pytest.raises(ValueError, match=r"AirbenchNet: expected input of shape \(N, 3, H, W\) "
+                                         r"with H, W >= 24, got \(2, 3, 16, 16\)"):
         models.airbench48()(tg.randn(2, 3, 16, 16))
     with pytest.raises(ValueError, match="widths must be three channel counts"):
         models.AirbenchNet(widths=(8, 16))

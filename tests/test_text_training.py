@@ -111,7 +111,9 @@ def test_gpt_seed_spread_report_counts_runs_at_or_below_the_nanogpt_figure(tmp_p
         (tmp_path / f"seed_{seed}" / "done.json").write_text(json.dumps(
             {"seed": seed, "nanogpt_20": value, "batches_200": value + 0.01, "full_val": value + 0.02,
              "seconds": 200.0}))
-    assert gpt_seed_spread.main(["--report", "--runs-dir", str(tmp_path), "--markdown", str(tmp_path / "t.md")]) == 0
+    code = gpt_seed_spread.main(["--report", "--runs-dir", str(tmp_path),
+                                 "--markdown", str(tmp_path / "t.md")])
+    assert code == 0
     text = (tmp_path / "t.md").read_text()
     assert "**1.9000 ± 0.0300**" in text                    # mean ± sample sd of 1.87, 1.90, 1.93
     assert "nanogpt_20: 1 of 3 runs at or below nanoGPT's 1.88" in text

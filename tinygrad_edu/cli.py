@@ -165,18 +165,21 @@ def parse_args(argv):
     t.add_argument("--out", default=None, help="run folder (default runs/MODEL_DATASET)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--init-from", default=None, metavar="CHECKPOINT",
-                   help="start from another run's model weights with a fresh optimizer and schedule (a warm restart)")
+                   help="start from another run's model weights with a fresh optimizer and schedule "
+                        "(a warm restart)")
     t.add_argument("--data", default=None, metavar="DIR", help="data root (default $TINYGRAD_EDU_DATA)")
     t.add_argument("--no-download", action="store_true")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads (default 1: convolutions' many small matrix products are slower with more)")
+                   help="BLAS threads (default 1: convolutions' many small matrix products are slower "
+                        "with more)")
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its data set's test split")
     e.add_argument("checkpoint")
     e.add_argument("--data", default=None, metavar="DIR")
     e.add_argument("--no-download", action="store_true")
     e.add_argument("--tta", choices=("none", "flip"), default="none",
-                   help="test-time augmentation: flip averages the predictions on each image and its mirror image")
+                   help="test-time augmentation: flip averages the predictions on each image and its "
+                        "mirror image")
     from .cli_text import add_text_commands
     add_text_commands(sub)
     args = parser.parse_args(argv)

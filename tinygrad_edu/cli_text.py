@@ -1,8 +1,8 @@
 """The text commands of ``python -m tinygrad_edu``: ``gpt``, ``pretrain`` and ``finetune``.
 
-    python -m tinygrad_edu gpt --out runs/gpt_shakespeare                 # nanoGPT's CPU recipe, 2000 iterations
-    python -m tinygrad_edu pretrain --steps 1000 --out runs/mlm           # masked-LM pre-training from scratch
-    python -m tinygrad_edu finetune --task sst2 --out runs/sst2_minilm     # MiniLM → SST-2 (transfer learning)
+    python -m tinygrad_edu gpt --out runs/gpt_shakespeare              # nanoGPT's CPU recipe, 2000 iterations
+    python -m tinygrad_edu pretrain --steps 1000 --out runs/mlm        # masked-LM pre-training from scratch
+    python -m tinygrad_edu finetune --task sst2 --out runs/sst2_minilm # MiniLM → SST-2 (transfer learning)
     python -m tinygrad_edu finetune --task conll2003 --init scratch ...   # the same model from random weights
 
 Each shows a progress bar, writes a checkpoint (``--resume`` continues it), ``history.json`` and a plot.
@@ -34,7 +34,8 @@ def add_text_commands(sub):
     from .training.finetune import FinetuneConfig, TASKS
     from .training.gpt_trainer import GPTTrainConfig
     from .training.pretrain import PretrainConfig
-    for name, config_cls, text in (("gpt", GPTTrainConfig, "train a character-level mini-GPT on tinyshakespeare"),
+    for name, config_cls, text in (("gpt", GPTTrainConfig,
+                                    "train a character-level mini-GPT on tinyshakespeare"),
                                    ("pretrain", PretrainConfig, "masked-LM pre-training of a small BERT"),
                                    ("finetune", FinetuneConfig, f"fine-tune MiniLM (or the same model from "
                                                                 f"scratch) on {', '.join(TASKS)}")):
@@ -57,7 +58,8 @@ def run_text_command(args, usage_error):
                                                         f"{getattr(config, 'init', '')}"}[args.command])
     checkpoint = os.path.join(out, "checkpoint.safetensors")
     if os.path.exists(checkpoint) and not args.resume:
-        raise usage_error(f"{checkpoint} already exists; pass --resume to continue that run or choose another --out")
+        raise usage_error(f"{checkpoint} already exists; pass --resume to continue that run or choose "
+                          "another --out")
     if args.resume and not os.path.exists(checkpoint):
         raise usage_error(f"--resume: there is no checkpoint at {checkpoint}")
     log = lambda m: print(m, flush=True)  # noqa: E731
@@ -66,8 +68,9 @@ def run_text_command(args, usage_error):
             from .data.text_datasets import TinyShakespeare
             train = TinyShakespeare(root=config.data, split="train").text
             val = TinyShakespeare(root=config.data, split="val").text
-            print(f"mini-GPT {config.n_layer} layers x {config.n_embd} on tinyshakespeare ({len(train):,} train / "
-                  f"{len(val):,} val characters), {config.max_iters} iterations -> {out}", flush=True)
+            print(f"mini-GPT {config.n_layer} layers x {config.n_embd} on tinyshakespeare "
+                  f"({len(train):,} train / {len(val):,} val characters), {config.max_iters} iterations "
+                  f"-> {out}", flush=True)
             _, _, history = gpt_trainer.train_gpt(train, val, config, out, resume=args.resume, log=log,
                                                   progress_bar=not args.no_progress)
             print(f"final validation loss {history['eval_val'][-1]:.4f} ({history['seconds']:.0f} s)")
@@ -77,7 +80,8 @@ def run_text_command(args, usage_error):
             print(f"final held-out MLM loss {history['eval_loss'][-1]:.4f}")
         else:
             if config.task not in finetune.TASKS:
-                raise usage_error(f"unknown task {config.task!r}; expected one of {', '.join(finetune.TASKS)}")
+                raise usage_error(f"unknown task {config.task!r}; expected one of "
+                                  f"{', '.join(finetune.TASKS)}")
             if config.init not in ("pretrained", "scratch"):
                 raise usage_error(f"unknown --init {config.init!r}; expected pretrained or scratch")
             print(f"fine-tuning {config.init} MiniLM-L6 on {config.task}: {config.epochs} epochs, batch "

@@ -577,7 +577,6 @@ class Tensor:
         return (self[i] for i in range(self.data.shape[0]))
 
 
-from . import creation as _creation  # noqa: E402
 from .creation import tensor  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .ops import elementwise as _ew, matmul as _mm, indexing as _ix, inplace as _inplace  # noqa: E402

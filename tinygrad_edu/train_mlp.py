@@ -82,7 +82,8 @@ def parse_args(argv=None):
                         help="never download; fail if the files are missing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads for the matrix products (default 1: the steadiest on small machines)")
+                        help="BLAS threads for the matrix products (default 1: the steadiest on small "
+                             "machines)")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or (args.max_steps is not None and args.max_steps < 1):
         parser.error("--epochs, --batch-size and --max-steps must be positive")

@@ -102,12 +102,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
             _accumulate_into_grad(leaf, g, create_graph, owned)
 
     root_nodes = []
-    for tensor, g in zip(roots, root_grads):
+    for root, g in zip(roots, root_grads):
         owned.add(id(g.data))  # a seed may be handed to several leaves: copy before sharing it
-        if tensor.grad_fn is None:
-            deliver_to_leaf(tensor, g)
+        if root.grad_fn is None:
+            deliver_to_leaf(root, g)
         else:
-            node = tensor.grad_fn
+            node = root.grad_fn
             grads[node] = grads[node] + g if node in grads else g
             root_nodes.append(node)
 

@@ -167,7 +167,8 @@ def raise_op_error(cls, args, exc):
                           for a in args)
     text = str(exc)
     if "broadcast" in text:
-        message = f"{op}: shapes {' and '.join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))} " \
+        shapes = " and ".join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))
+        message = f"{op}: shapes {shapes} " \
                   f"cannot be broadcast together (inputs: {described})"
     else:
         message = f"{op}: invalid inputs ({described}): {text}"

@@ -10,7 +10,8 @@ one fancy-indexing operation; they say so by defining::
 
 which must return exactly what collating ``[self[i] for i in indices]`` would (arrays stacked along a
 new first axis).  :class:`TensorDataset`, :class:`Subset` (when its data set can), ``CIFAR10`` and
-``Digits`` and ``MNIST`` do (through ``ImageArrayDataset``); the DataLoader uses it whenever its ``collate_fn`` is the default one.
+``Digits`` and ``MNIST`` do (through ``ImageArrayDataset``); the DataLoader uses it whenever its
+``collate_fn`` is the default one.
 """
 import math
 

@@ -15,8 +15,8 @@ Two choices make it fast per unit of accuracy:
 * **pool first, then normalise**: each block's max pooling comes right after its first convolution, so
   batch norm, GELU and the second convolution run on a quarter of the pixels;
 * **few, wide layers**: 7 convolutions with 48–256 channels are large matrix products (BLAS runs them near
-  its peak), where a ResNet-20's 19 convolutions of 16–64 channels are many small ones.  Here the 1.1M-parameter
-  ``airbench48`` trains as fast per image as the 0.27M-parameter ResNet-20.
+  its peak), where a ResNet-20's 19 convolutions of 16–64 channels are many small ones.  Here the
+  1.1M-parameter ``airbench48`` trains about as fast per image as the 0.27M-parameter ResNet-20.
 
 The original (widths 64/256/256) also whitens the stem's 2 × 2 patches from the data, freezes the batch-norm
 scales, uses Lookahead and label smoothing 0.2; we keep the architecture and train it with the CLI's ordinary
@@ -62,8 +62,8 @@ class AirbenchNet(nn.Module):
     def forward(self, x):
         shape = tuple(x.shape)
         if len(shape) != 4 or shape[1] != self.in_channels or min(shape[2:]) < 24:
-            raise ValueError(f"AirbenchNet: expected input of shape (N, {self.in_channels}, H, W) with H, W >= 24, "
-                             f"got {shape}")
+            raise ValueError(f"AirbenchNet: expected input of shape (N, {self.in_channels}, H, W) "
+                             f"with H, W >= 24, got {shape}")
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))
         x = x.amax(dim=(2, 3))                       # global max pooling: (N, C, 3, 3) → (N, C)
         return self.fc(x)

@@ -172,7 +172,8 @@ class BertModelOutput(_ModelOutput):
 @dataclass
 class _HeadOutput(_ModelOutput):
     """What every task head returns: ``loss`` (when labels are given) and ``logits``, plus the encoder's
-    ``hidden_states`` / ``attentions`` when asked.  The subclasses only name the task (as Hugging Face does)."""
+    ``hidden_states`` / ``attentions`` when asked.  The subclasses only name the task (as Hugging Face
+    does)."""
     loss: Optional[Tensor] = None
     logits: Optional[Tensor] = None
     hidden_states: Optional[Tuple[Tensor, ...]] = None

@@ -442,7 +442,8 @@ class Gelu(Function):
         x, = ctx.saved_tensors
         if ctx.approximate == "tanh":
             t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
-            slope = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3 * 0.044715) + 1.0) * (0.5 * _SQRT_2_OVER_PI)
+            slope = ((t + 1.0) * 0.5
+                     + x * (1.0 - t * t) * (x * x * (3 * 0.044715) + 1.0) * (0.5 * _SQRT_2_OVER_PI))
             return g * slope
         cdf = (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
         pdf = exp(x * x * -0.5) * _INV_SQRT_2PI

