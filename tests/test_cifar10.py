@@ -4,11 +4,9 @@ The staged shards are read from $TINYGRAD_EDU_DATA (CI: ../shared/data).  The bi
 small synthetic archives laid out exactly like ``cifar-10-binary.tar.gz``, downloaded from a file://
 mirror, so nothing touches the network."""
 import io
-import os
 import sys
 import tarfile
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,18 +15,11 @@ from tinygrad_edu.data import (CIFAR10, CIFAR10FormatError, CIFAR10NotFoundError
                                DataLoader, Digits, default_collate, sha256_of)
 from tinygrad_edu.data import cifar10 as cifar_module
 from tinygrad_edu.data.transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip, ToTensor
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _staged_data_dir():
-    for candidate in (os.environ.get("TINYGRAD_EDU_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "cifar10" / "cifar10_test.npz").is_file():
-            return Path(candidate)
-    return None
+from staged_data import staged_data_dir
 
 
-STAGED = _staged_data_dir()
+
+STAGED = staged_data_dir("cifar10/cifar10_test.npz")
 needs_staged = pytest.mark.skipif(
     STAGED is None, reason="staged CIFAR-10 not found: set TINYGRAD_EDU_DATA (../shared/data in CI)")
 

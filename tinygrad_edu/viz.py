@@ -238,3 +238,14 @@ def draw_graph(t, path=None, fmt="png", show_saved=False, names=None):
         else:
             _render_matplotlib(graph, path, fmt)
     return dot
+
+
+def show(path):
+    """Show a saved picture inline in a notebook; print where it is either way (the tutorials' helper)."""
+    print(f"picture saved to {path}")
+    try:
+        get_ipython  # noqa: F821  (defined only inside IPython / Jupyter)
+    except NameError:
+        return
+    from IPython.display import Image, display
+    display(Image(filename=str(path)))

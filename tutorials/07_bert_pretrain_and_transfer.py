@@ -80,15 +80,7 @@ except ImportError:
     pass
 
 
-def show(path):
-    """Show a saved picture inline in a notebook; print where it is either way."""
-    print(f"picture saved to {path}")
-    try:
-        get_ipython  # noqa: F821  (defined only inside IPython / Jupyter)
-    except NameError:
-        return
-    from IPython.display import Image, display
-    display(Image(filename=str(path)))
+from tinygrad_edu.viz import show  # noqa: E402  (prints where a picture is; shows it inline in Jupyter)
 
 
 # %% [markdown]
