@@ -20,6 +20,8 @@ tinygrad_edu / torch):
 * ``conv``: ``F.conv2d`` alone, forward + backward (input, weight and bias gradients) of a
   3×3 convolution, 32 → 32 channels, padding 1, batch 32, 32×32: the kernel in isolation.
 * ``maxpool``: ``F.max_pool2d(x, 2)`` forward + backward on (32, 32, 32, 32).
+* ``airbench``: one training step (SGD, momentum 0.9, Nesterov, weight decay 5e-4) of
+  ``models.airbench48``, the fast CIFAR-10 network, at batch 32 on 32×32×3 inputs.
 
 The ``numpy`` column of ``conv`` and ``maxpool`` is the same computation written by hand with
 no autograd, in the layout that suits NumPy and BLAS best (see ``numpy_conv3x3_step``): the
@@ -209,6 +211,45 @@ def vgg_row(batch=32, size=32, in_channels=3, cfg=None, hidden=256, num_classes=
         make_tg, make_torch, [(x, y)], ("SGD", {"lr": lr}),
         note=f"models.vgg_mini(**BENCHMARK_CONFIG, dropout=0) + F.cross_entropy + optim.SGD(lr={lr})"
              "; torch: the same layers in torch.nn with the weights copied through state_dict",
+        rtol=2e-3, atol=2e-5)
+
+
+def torch_airbench(widths, num_classes=10, in_channels=3):
+    """``models.AirbenchNet`` written in torch.nn, with the same module names."""
+    from torch import nn
+
+    def block(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.MaxPool2d(2),
+                             nn.BatchNorm2d(cout), nn.GELU(), nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+                             nn.BatchNorm2d(cout), nn.GELU())
+
+    class AirbenchNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, 24, 2, bias=False), nn.GELU())
+            self.layer1 = block(24, widths[0])
+            self.layer2, self.layer3 = block(*widths[:2]), block(*widths[1:])
+            self.fc = nn.Linear(widths[2], num_classes, bias=False)
+
+        def forward(self, x):
+            return self.fc(self.layer3(self.layer2(self.layer1(self.stem(x)))).amax(dim=(2, 3)))
+
+    return AirbenchNet()
+
+
+def airbench_row(batch=32, size=32, name="airbench48", lr=0.05):
+    """One SGD step of ``models.airbench48`` (or ``airbench64``) at ``batch`` × 3 × ``size`` × ``size``."""
+    from tinygrad_edu import models
+    widths = models.airbench.AIRBENCH_WIDTHS[name]
+    rng = np.random.default_rng(SEED)
+    x = rng.standard_normal((batch, 3, size, size), dtype=np.float32)
+    y = rng.integers(0, 10, batch).astype(np.int64)
+    return _train_step_row(
+        f"{name} ({'/'.join(map(str, widths))}) train step, batch {batch}, {size}x{size}x3",
+        lambda: models.get_model(name), lambda: torch_airbench(widths), [(x, y)],
+        ("SGD", {"lr": lr, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}),
+        note=f"models.{name}() + F.cross_entropy + optim.SGD(nesterov, wd 5e-4); torch: the same layers "
+             "in torch.nn with the weights copied through state_dict",
         rtol=2e-3, atol=2e-5)
 
 
@@ -416,7 +457,8 @@ def maxpool_row(batch=32, channels=32, size=32):
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
-ROWS = {"vgg": vgg_row, "mnist": mnist_epoch_row, "conv": conv_row, "maxpool": maxpool_row}
+ROWS = {"vgg": vgg_row, "mnist": mnist_epoch_row, "conv": conv_row, "maxpool": maxpool_row,
+        "airbench": airbench_row}
 # per-row timing: a round repeats a step until it lasts this long; how many rounds
 ROUND_SETTINGS = {"mnist": {"min_round_s": 1.0, "repeat": 15}}
 

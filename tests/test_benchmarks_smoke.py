@@ -166,6 +166,17 @@ def test_vgg_row_agrees_after_one_sgd_step():
         assert np.abs(torch_out[key]).max() > 0.0
 
 
+def test_airbench_row_agrees_after_one_sgd_step():
+    row = _bench_cnn().airbench_row(batch=4, size=24)
+    results = _check(row)
+    torch_out, got = results["torch"], results["tinygrad_edu"]
+    assert abs(got["loss"] - torch_out["loss"]) < 1e-5
+    for key in ("stem.0.weight.grad", "layer2.4.weight.grad", "fc.weight.grad"):
+        scale = np.abs(torch_out[key]).max()               # float32 rounding: 1e-4 of the largest entry
+        np.testing.assert_allclose(got[key], torch_out[key], rtol=1e-3, atol=1e-4 * scale)
+        assert np.abs(torch_out[key]).max() > 0.0
+
+
 def test_the_two_mini_vggs_are_the_same_network():
     """The torch twin has the same names and shapes as models.vgg_mini's benchmark network."""
     from tinygrad_edu import models
