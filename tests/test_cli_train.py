@@ -65,6 +65,11 @@ def test_evaluate_prints_accuracy_and_saves_a_confusion_matrix(tmp_path, capsys)
     assert accuracy == pytest.approx(100 * history["test_acc"][-1], abs=0.01)
     assert accuracy > 80
     assert (out / "confusion_matrix.png").exists()
+    # the MLP sees flattened pixels, so shifted copies are other inputs: TTA runs and stays a sane accuracy
+    assert main(["evaluate", str(out / "checkpoint.safetensors"), "--no-download", "--tta", "flip-translate"]) == 0
+    text = capsys.readouterr().out
+    assert "with flip-translate test-time augmentation" in text
+    assert float(text.split("accuracy ")[1].split("%")[0]) > 50
 
 
 def test_unknown_model_and_dataset_fail_with_one_clear_line(tmp_path, capsys):
@@ -121,12 +126,55 @@ def test_flip_test_time_augmentation_averages_the_softmax_of_image_and_mirror():
         return e / e.sum(1, keepdims=True)
 
     probs = (softmax(x.reshape(40, 6) @ W.T + b) + softmax(x[..., ::-1].reshape(40, 6) @ W.T + b)) / 2
-    acc, loss, predictions = evaluate(model, x, y, batch_size=16, flip_tta=True)
+    acc, loss, predictions = evaluate(model, x, y, batch_size=16, tta="flip")
     np.testing.assert_array_equal(predictions, probs.argmax(1))
     assert acc == pytest.approx((probs.argmax(1) == y).mean())
     assert loss == pytest.approx(-np.log(probs[np.arange(40), y]).mean(), rel=1e-5)
     plain = evaluate(model, x, y, batch_size=16)[2]
     assert (plain != predictions).any() or np.allclose(softmax(x.reshape(40, 6) @ W.T + b), probs)
+
+
+def test_flip_translate_tta_weights_six_views_as_airbench_does():
+    # a 1x3x4 "image" of distinct numbers: check the views by hand (reflected border, one-pixel diagonal shifts)
+    from tinygrad_edu.training.loop import tta_views
+    image = np.arange(12, dtype=np.float32).reshape(1, 1, 3, 4)
+    views = tta_views(image, "flip-translate")
+    assert [w for w, _ in views] == [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
+    np.testing.assert_array_equal(views[1][1], image[..., ::-1])
+    # shifted down-right: row/column -1 is the reflection of row/column 1
+    np.testing.assert_array_equal(views[2][1][0, 0], [[5, 4, 5, 6], [1, 0, 1, 2], [5, 4, 5, 6]])
+    # shifted up-left: row/column 3 (4) is the reflection of row 1 (column 2)
+    np.testing.assert_array_equal(views[4][1][0, 0], [[5, 6, 7, 6], [9, 10, 11, 10], [5, 6, 7, 6]])
+    np.testing.assert_array_equal(views[5][1], views[4][1][..., ::-1])
+    assert [w for w, _ in tta_views(image, "none")] == [1.0]
+    with pytest.raises(ValueError, match="unknown test-time augmentation 'rotate'"):
+        tta_views(image, "rotate")
+    with pytest.raises(ValueError, match=r"flip-translate needs image batches \(N, C, H, W\), got shape \(3, 4\)"):
+        tta_views(image[0, 0], "flip-translate")
+
+
+def test_flip_translate_tta_probabilities_are_the_weighted_softmax_mean():
+    import tinygrad_edu as tg
+    from tinygrad_edu import nn
+    from tinygrad_edu.training.loop import evaluate, tta_views
+    rng = np.random.default_rng(1)
+    tg.manual_seed(1)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 4))
+    x = rng.standard_normal((30, 1, 3, 4)).astype(np.float32)
+    y = rng.integers(0, 4, 30)
+    W, b = model[1].weight.data, model[1].bias.data
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    probs = sum(w * softmax(v.reshape(30, 12) @ W.T + b) for w, v in tta_views(x, "flip-translate"))
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-6)
+    acc, loss, predictions = evaluate(model, x, y, batch_size=7, tta="flip-translate")
+    np.testing.assert_array_equal(predictions, probs.argmax(1))
+    assert loss == pytest.approx(-np.log(probs[np.arange(30), y]).mean(), rel=1e-5)
+    with pytest.raises(ValueError, match="unknown test-time augmentation 'mirror'"):
+        evaluate(model, x, y, tta="mirror")
 
 
 @needs_mnist

@@ -19,7 +19,7 @@ import sys
 
 
 from .training.datasets import DATASETS, load_image_data
-from .training.loop import CHECKPOINT, TrainConfig, confusion_matrix, evaluate, fit
+from .training.loop import CHECKPOINT, TTA_MODES, TrainConfig, confusion_matrix, evaluate, fit
 
 
 class UsageError(Exception):
@@ -126,9 +126,9 @@ def cmd_evaluate(args):
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, KeyError, ValueError) as exc:
         raise UsageError(f"checkpoint {args.checkpoint} does not fit model {config.model!r}: {exc}") from None
-    acc, loss, predictions = evaluate(model, data.x_test, data.y_test, flip_tta=args.tta == "flip")
+    acc, loss, predictions = evaluate(model, data.x_test, data.y_test, tta=args.tta)
     counts = confusion_matrix(data.y_test, predictions, len(data.classes))
-    tta = " with flip test-time augmentation" if args.tta == "flip" else ""
+    tta = f" with {args.tta} test-time augmentation" if args.tta != "none" else ""
     print(f"{config.model} on {config.dataset} test set{tta}: accuracy {100 * acc:.2f}% "
           f"({int((predictions == data.y_test).sum())}/{len(data.y_test)}), loss {loss:.4f}")
     width = max(5, max(len(c) for c in data.classes))
@@ -177,9 +177,9 @@ def parse_args(argv):
     e.add_argument("checkpoint")
     e.add_argument("--data", default=None, metavar="DIR")
     e.add_argument("--no-download", action="store_true")
-    e.add_argument("--tta", choices=("none", "flip"), default="none",
+    e.add_argument("--tta", choices=TTA_MODES, default="none",
                    help="test-time augmentation: flip averages the predictions on each image and its "
-                        "mirror image")
+                        "mirror image; flip-translate also on copies shifted by one pixel (airbench's)")
     from .cli_text import add_text_commands
     add_text_commands(sub)
     args = parser.parse_args(argv)

@@ -71,11 +71,43 @@ def make_scheduler(config, optimizer, total_steps):
     raise ValueError(f"unknown scheduler {config.scheduler!r}; expected onecycle, cosine or none")
 
 
-def evaluate(model, x, y, batch_size=500, flip_tta=False):
+TTA_MODES = ("none", "flip", "flip-translate")
+
+
+def tta_views(images, mode):
+    """The (weight, view) pairs that test-time augmentation averages over, for a batch (N, C, H, W).
+
+    ``"none"``: the image itself.  ``"flip"``: the image and its mirror image, ½ each.
+    ``"flip-translate"`` (airbench's level-2 TTA): ½ for the flip pair of the image itself and ½ for the flip
+    pairs of two copies shifted by one pixel diagonally (up-left and down-right, the border reflected), so
+    six views weighted ¼, ¼, ⅛, ⅛, ⅛, ⅛.  The weights sum to 1, so the averaged softmax is a distribution."""
+    if mode not in TTA_MODES:
+        raise ValueError(f"evaluate: unknown test-time augmentation {mode!r}; expected one of {TTA_MODES}")
+    if mode == "none":
+        return [(1.0, images)]
+
+    def flip_pair(batch, weight):
+        return [(weight / 2, batch), (weight / 2, np.ascontiguousarray(batch[..., ::-1]))]
+
+    if mode == "flip":
+        return flip_pair(images, 1.0)
+    if images.ndim != 4:
+        raise ValueError(f"evaluate: flip-translate needs image batches (N, C, H, W), got shape {images.shape}")
+    height, width = images.shape[2:]
+    padded = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
+    shifted_down_right = np.ascontiguousarray(padded[:, :, :height, :width])
+    shifted_up_left = np.ascontiguousarray(padded[:, :, 2:, 2:])
+    return flip_pair(images, 0.5) + flip_pair(shifted_down_right, 0.25) + flip_pair(shifted_up_left, 0.25)
+
+
+def evaluate(model, x, y, batch_size=500, tta="none"):
     """(accuracy, mean loss, predictions) of ``model`` on arrays ``x``/``y``, without a graph.
 
-    ``flip_tta=True`` (test-time augmentation): each image's class probabilities are the mean of the model's
-    softmax on the image and on its mirror image, for models trained with random horizontal flips."""
+    ``tta`` (test-time augmentation, see ``tta_views``): with ``"flip"`` or ``"flip-translate"`` each image's
+    class probabilities are the weighted mean of the model's softmax over shifted and mirrored copies of it, for
+    models trained with random crops and flips; the loss is then the negative log of that mean."""
+    if tta not in TTA_MODES:
+        raise ValueError(f"evaluate: unknown test-time augmentation {tta!r}; expected one of {TTA_MODES}")
     was_training = model.training
     model.eval()
     predictions = np.empty(len(x), np.int64)
@@ -84,15 +116,14 @@ def evaluate(model, x, y, batch_size=500, flip_tta=False):
         for start in range(0, len(x), batch_size):
             images = x[start:start + batch_size]
             target = from_numpy(y[start:start + batch_size])
-            if flip_tta:
-                probs = (F.softmax(model(from_numpy(images)), dim=1)
-                         + F.softmax(model(from_numpy(np.ascontiguousarray(images[..., ::-1]))), dim=1)) * 0.5
-                loss_sum += F.nll_loss(probs.log(), target, reduction="sum").item()
-                predictions[start:start + batch_size] = probs.data.argmax(axis=1)
+            if tta == "none":
+                logits = model(from_numpy(images))
+                loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
+                predictions[start:start + batch_size] = logits.data.argmax(axis=1)
                 continue
-            logits = model(from_numpy(images))
-            loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
-            predictions[start:start + batch_size] = logits.data.argmax(axis=1)
+            probs = sum(F.softmax(model(from_numpy(view)), dim=1) * weight for weight, view in tta_views(images, tta))
+            loss_sum += F.nll_loss(probs.log(), target, reduction="sum").item()
+            predictions[start:start + batch_size] = probs.data.argmax(axis=1)
     model.train(was_training)
     return float((predictions == y).mean()), loss_sum / max(len(x), 1), predictions
 
