@@ -92,7 +92,8 @@ def tta_views(images, mode):
     if mode == "flip":
         return flip_pair(images, 1.0)
     if images.ndim != 4:
-        raise ValueError(f"evaluate: flip-translate needs image batches (N, C, H, W), got shape {images.shape}")
+        raise ValueError("evaluate: flip-translate needs image batches (N, C, H, W), "
+                         f"got shape {images.shape}")
     height, width = images.shape[2:]
     padded = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
     shifted_down_right = np.ascontiguousarray(padded[:, :, :height, :width])
@@ -103,9 +104,10 @@ def tta_views(images, mode):
 def evaluate(model, x, y, batch_size=500, tta="none"):
     """(accuracy, mean loss, predictions) of ``model`` on arrays ``x``/``y``, without a graph.
 
-    ``tta`` (test-time augmentation, see ``tta_views``): with ``"flip"`` or ``"flip-translate"`` each image's
-    class probabilities are the weighted mean of the model's softmax over shifted and mirrored copies of it, for
-    models trained with random crops and flips; the loss is then the negative log of that mean."""
+    ``tta`` (test-time augmentation, see ``tta_views``): with ``"flip"`` or ``"flip-translate"`` each
+    image's class probabilities are the weighted mean of the model's softmax over shifted and mirrored
+    copies of it, for models trained with random crops and flips; the loss is the negative log of that
+    mean."""
     if tta not in TTA_MODES:
         raise ValueError(f"evaluate: unknown test-time augmentation {tta!r}; expected one of {TTA_MODES}")
     was_training = model.training
@@ -121,7 +123,8 @@ def evaluate(model, x, y, batch_size=500, tta="none"):
                 loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
                 predictions[start:start + batch_size] = logits.data.argmax(axis=1)
                 continue
-            probs = sum(F.softmax(model(from_numpy(view)), dim=1) * weight for weight, view in tta_views(images, tta))
+            probs = sum(F.softmax(model(from_numpy(view)), dim=1) * weight
+                        for weight, view in tta_views(images, tta))
             loss_sum += F.nll_loss(probs.log(), target, reduction="sum").item()
             predictions[start:start + batch_size] = probs.data.argmax(axis=1)
     model.train(was_training)
