@@ -109,23 +109,29 @@ def test_existing_run_is_not_overwritten_and_a_mismatched_checkpoint_is_refused(
     assert "does not fit model 'lenet5'" in capsys.readouterr().err
 
 
+def _softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _linear_classifier_and_images(seed, image_shape, n, classes):
+    """Flatten + Linear on random "images", for checking test-time augmentation by hand in NumPy."""
+    import tinygrad_edu as tg
+    from tinygrad_edu import nn
+    rng = np.random.default_rng(seed)
+    tg.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(image_shape)), classes))
+    x = rng.standard_normal((n, *image_shape)).astype(np.float32)
+    y = rng.integers(0, classes, n)
+    return model, x, y, model[1].weight.data, model[1].bias.data
+
+
 def test_flip_test_time_augmentation_averages_the_softmax_of_image_and_mirror():
     # a linear classifier on 1x2x3 "images": the mirror image swaps columns 0 and 2, so the TTA probabilities
     # must equal (softmax(W·x) + softmax(W·flip(x))) / 2, computed here by hand in NumPy
-    import tinygrad_edu as tg
-    from tinygrad_edu import nn
     from tinygrad_edu.training.loop import evaluate
-    rng = np.random.default_rng(0)
-    tg.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 3))
-    x = rng.standard_normal((40, 1, 2, 3)).astype(np.float32)
-    y = rng.integers(0, 3, 40)
-    W, b = model[1].weight.data, model[1].bias.data
-
-    def softmax(z):
-        e = np.exp(z - z.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
-
+    model, x, y, W, b = _linear_classifier_and_images(seed=0, image_shape=(1, 2, 3), n=40, classes=3)
+    softmax = _softmax
     probs = (softmax(x.reshape(40, 6) @ W.T + b) + softmax(x[..., ::-1].reshape(40, 6) @ W.T + b)) / 2
     acc, loss, predictions = evaluate(model, x, y, batch_size=16, tta="flip")
     np.testing.assert_array_equal(predictions, probs.argmax(1))
@@ -155,20 +161,9 @@ def test_flip_translate_tta_weights_six_views_as_airbench_does():
 
 
 def test_flip_translate_tta_probabilities_are_the_weighted_softmax_mean():
-    import tinygrad_edu as tg
-    from tinygrad_edu import nn
     from tinygrad_edu.training.loop import evaluate, tta_views
-    rng = np.random.default_rng(1)
-    tg.manual_seed(1)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 4))
-    x = rng.standard_normal((30, 1, 3, 4)).astype(np.float32)
-    y = rng.integers(0, 4, 30)
-    W, b = model[1].weight.data, model[1].bias.data
-
-    def softmax(z):
-        e = np.exp(z - z.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
-
+    model, x, y, W, b = _linear_classifier_and_images(seed=1, image_shape=(1, 3, 4), n=30, classes=4)
+    softmax = _softmax
     probs = sum(w * softmax(v.reshape(30, 12) @ W.T + b) for w, v in tta_views(x, "flip-translate"))
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-6)
     acc, loss, predictions = evaluate(model, x, y, batch_size=7, tta="flip-translate")
