@@ -230,26 +230,3 @@ class CifarResNet(nn.Module):
         x = self.layer3(self.layer2(self.layer1(x)))
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(x)
-
-
-def _airbench_block(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.MaxPool2d(2),
-                         nn.BatchNorm2d(cout), nn.GELU(), nn.Conv2d(cout, cout, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(cout), nn.GELU())
-
-
-class AirbenchNet(nn.Module):
-    """airbench's network (Jordan 2024) without its whitening and frozen-scale tricks."""
-
-    def __init__(self, num_classes=10, in_channels=3, widths=(48, 192, 192)):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 24, 2, bias=False), nn.GELU())
-        self.layer1 = _airbench_block(24, widths[0])
-        self.layer2 = _airbench_block(widths[0], widths[1])
-        self.layer3 = _airbench_block(widths[1], widths[2])
-        self.pool = nn.MaxPool2d(3)
-        self.fc = nn.Linear(widths[2], num_classes, bias=False)
-
-    def forward(self, x):
-        x = self.pool(self.layer3(self.layer2(self.layer1(self.stem(x)))))
-        return self.fc(torch.flatten(x, 1))

@@ -8,7 +8,7 @@ plain, wide, shallow VGG-like stack — no residual connections — whose every 
               Conv2d(w1, w1, 3, pad 1)  BN  GELU
     block 2   the same with w2 channels                                 → 7 × 7
     block 3   the same with w3 channels                                 → 3 × 3
-    head      MaxPool2d(3)  Flatten  Linear(w3, classes, no bias)       → 1 × 1 → logits
+    head      global max pool (amax over H, W)  Linear(w3, classes, no bias)   → logits
 
 Two choices make it fast per unit of accuracy:
 

@@ -74,6 +74,11 @@ def make_scheduler(config, optimizer, total_steps):
 TTA_MODES = ("none", "flip", "flip-translate")
 
 
+def _check_tta_mode(mode):
+    if mode not in TTA_MODES:
+        raise ValueError(f"evaluate: unknown test-time augmentation {mode!r}; expected one of {TTA_MODES}")
+
+
 def tta_views(images, mode):
     """The (weight, view) pairs that test-time augmentation averages over, for a batch (N, C, H, W).
 
@@ -81,8 +86,7 @@ def tta_views(images, mode):
     ``"flip-translate"`` (airbench's level-2 TTA): ½ for the flip pair of the image itself and ½ for the flip
     pairs of two copies shifted by one pixel diagonally (up-left and down-right, the border reflected), so
     six views weighted ¼, ¼, ⅛, ⅛, ⅛, ⅛.  The weights sum to 1, so the averaged softmax is a distribution."""
-    if mode not in TTA_MODES:
-        raise ValueError(f"evaluate: unknown test-time augmentation {mode!r}; expected one of {TTA_MODES}")
+    _check_tta_mode(mode)
     if mode == "none":
         return [(1.0, images)]
 
@@ -108,8 +112,7 @@ def evaluate(model, x, y, batch_size=500, tta="none"):
     image's class probabilities are the weighted mean of the model's softmax over shifted and mirrored
     copies of it, for models trained with random crops and flips; the loss is the negative log of that
     mean."""
-    if tta not in TTA_MODES:
-        raise ValueError(f"evaluate: unknown test-time augmentation {tta!r}; expected one of {TTA_MODES}")
+    _check_tta_mode(tta)             # before any work, not at the first batch
     was_training = model.training
     model.eval()
     predictions = np.empty(len(x), np.int64)
