@@ -286,6 +286,7 @@ def report(out_dir):
         for r in sorted(group, key=lambda r: r["seed"]):
             lines.append(f"| {engine} | {gelu} | {r['seed']} | {r['nanogpt_20']:.4f} | {r['full_val']:.4f} | "
                          f"{r['seconds']:.0f} |")
+    lines.append("")
     for engine, gelu in groups:
         group = [r for r in rows if (r["engine"], r["gelu"]) == (engine, gelu)]
         for key in ("nanogpt_20", "full_val"):
