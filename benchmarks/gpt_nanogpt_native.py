@@ -2,7 +2,8 @@
 
 ``benchmarks/gpt_shakespeare_torch.py`` gives PyTorch *our* initial weights and *our* batches, so it
 tests the engine, not the recipe.  This script tests the recipe: it follows nanoGPT's ``model.py`` and
-``train.py`` step for step, with nothing taken from tinygrad_edu but the text file:
+``train.py`` step for step (the model is ``bench_gpt.torch_gpt``, nanoGPT's ``model.py``; the schedule
+and the loop are written out again here rather than taken from ``gpt_trainer``):
 
 * ``torch.manual_seed(seed)``, then the model is built and initialised in nanoGPT's order (so the
   same seed gives nanoGPT's initial weights);
@@ -40,81 +41,31 @@ NANOGPT_FIGURE = 1.88
 
 
 def build_nanogpt(vocab_size, n_layer=4, n_head=4, n_embd=128, block_size=64, gelu="exact"):
-    """nanoGPT's ``GPT`` (bias=False, dropout 0) as a torch module; construction and initialisation
-    consume the global torch generator in nanoGPT's order."""
-    import torch
+    """nanoGPT's ``GPT`` (bias=False, dropout 0) as a torch module, initialised as nanoGPT does.
+
+    The module is ``bench_gpt.torch_gpt`` (nanoGPT's ``model.py``, same parameter names): it creates
+    its layers in nanoGPT's order, so the default initialisers draw from the global torch generator as
+    nanoGPT's do.  Then nanoGPT's ``_init_weights``: every Linear and Embedding weight ~ N(0, 0.02²) in
+    ``apply`` order (``lm_head`` last, overwriting the tied token embedding), and the residual
+    projections ``c_proj`` ~ N(0, (0.02/√(2·n_layer))²)."""
     from torch import nn
-    from torch.nn import functional as F
+    from tinygrad_edu.models.gpt import GPTConfig
+    from .bench_gpt import torch_gpt
+    model = torch_gpt(GPTConfig(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size,
+                                vocab_size=vocab_size, bias=False))
+    if gelu == "exact":                  # nanoGPT's nn.GELU(); torch_gpt has GPT-2's tanh approximation
+        for block in model.transformer.h:
+            block.mlp.gelu = nn.GELU()
 
-    class LayerNorm(nn.Module):
-        def __init__(self, n):
-            super().__init__()
-            self.weight = nn.Parameter(torch.ones(n))
+    def init_weights(module):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-        def forward(self, x):
-            return F.layer_norm(x, self.weight.shape, self.weight, None, 1e-5)
-
-    class CausalSelfAttention(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=False)
-            self.c_proj = nn.Linear(n_embd, n_embd, bias=False)
-
-        def forward(self, x):
-            B, T, C = x.size()
-            q, k, v = self.c_attn(x).split(n_embd, dim=2)
-            q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_fc = nn.Linear(n_embd, 4 * n_embd, bias=False)
-            self.gelu = nn.GELU() if gelu == "exact" else nn.GELU(approximate="tanh")
-            self.c_proj = nn.Linear(4 * n_embd, n_embd, bias=False)
-
-        def forward(self, x):
-            return self.c_proj(self.gelu(self.c_fc(x)))
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1, self.attn = LayerNorm(n_embd), CausalSelfAttention()
-            self.ln_2, self.mlp = LayerNorm(n_embd), MLP()
-
-        def forward(self, x):
-            x = x + self.attn(self.ln_1(x))
-            return x + self.mlp(self.ln_2(x))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.transformer = nn.ModuleDict(dict(
-                wte=nn.Embedding(vocab_size, n_embd), wpe=nn.Embedding(block_size, n_embd),
-                h=nn.ModuleList([Block() for _ in range(n_layer)]), ln_f=LayerNorm(n_embd)))
-            self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
-            self.transformer.wte.weight = self.lm_head.weight
-            self.apply(self._init_weights)
-            for name, p in self.named_parameters():
-                if name.endswith("c_proj.weight"):
-                    nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
-
-        @staticmethod
-        def _init_weights(module):
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(module.weight, mean=0.0, std=0.02)
-
-        def forward(self, idx, targets):
-            pos = torch.arange(idx.size(1))
-            x = self.transformer.wte(idx) + self.transformer.wpe(pos)
-            for block in self.transformer.h:
-                x = block(x)
-            logits = self.lm_head(self.transformer.ln_f(x))
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-            return logits, loss
-
-    return GPT()
+    model.apply(init_weights)
+    for name, p in model.named_parameters():
+        if name.endswith("c_proj.weight"):
+            nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
+    return model
 
 
 def nanogpt_lr(it, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=2000):
@@ -133,10 +84,7 @@ class TorchEngine:
     def __init__(self, model):
         import torch
         self.torch, self.model = torch, model
-        params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(
-            [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
-             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
+        self.optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))   # decay on >=2-D weights
 
     def eval_losses(self, batches):
         """Per-window-batch mean losses, in eval mode, without a graph."""
