@@ -40,19 +40,20 @@ import numpy as np
 NANOGPT_FIGURE = 1.88
 
 
-def build_nanogpt(vocab_size, n_layer=4, n_head=4, n_embd=128, block_size=64, gelu="exact"):
-    """nanoGPT's ``GPT`` (bias=False, dropout 0) as a torch module, initialised as nanoGPT does.
+def build_nanogpt(vocab_size, n_layer=4, n_head=4, n_embd=128, block_size=64, gelu="exact", bias=False):
+    """nanoGPT's ``GPT`` (dropout 0; ``bias``: its flag for Linear and LayerNorm biases, False in its
+    ``train.py``) as a torch module, initialised as nanoGPT does.
 
     The module is ``bench_gpt.torch_gpt`` (nanoGPT's ``model.py``, same parameter names): it creates
     its layers in nanoGPT's order, so the default initialisers draw from the global torch generator as
-    nanoGPT's do.  Then nanoGPT's ``_init_weights``: every Linear and Embedding weight ~ N(0, 0.02²) in
-    ``apply`` order (``lm_head`` last, overwriting the tied token embedding), and the residual
+    nanoGPT's do.  Then nanoGPT's ``_init_weights``: every Linear and Embedding weight ~ N(0, 0.02²) (Linear
+    biases 0) in ``apply`` order (``lm_head`` last, overwriting the tied token embedding), and the residual
     projections ``c_proj`` ~ N(0, (0.02/√(2·n_layer))²)."""
     from torch import nn
     from tinygrad_edu.models.gpt import GPTConfig
     from .bench_gpt import torch_gpt
     model = torch_gpt(GPTConfig(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size,
-                                vocab_size=vocab_size, bias=False))
+                                vocab_size=vocab_size, bias=bias))
     if gelu == "exact":                  # nanoGPT's nn.GELU(); torch_gpt has GPT-2's tanh approximation
         for block in model.transformer.h:
             block.mlp.gelu = nn.GELU()
@@ -60,6 +61,8 @@ def build_nanogpt(vocab_size, n_layer=4, n_head=4, n_embd=128, block_size=64, ge
     def init_weights(module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
 
     model.apply(init_weights)
     for name, p in model.named_parameters():
@@ -120,10 +123,10 @@ class OurEngine:
     its own AdamW (``configure_optimizers``) and ``clip_grad_norm_``; the MLP's GELU set to ``gelu``."""
     name = "tinygrad_edu"
 
-    def __init__(self, torch_model, vocab_size, block_size, gelu):
+    def __init__(self, torch_model, vocab_size, block_size, gelu, bias):
         from tinygrad_edu import nn
         from tinygrad_edu.models.gpt import GPT, GPTConfig
-        self.model = GPT(GPTConfig(vocab_size=vocab_size, block_size=block_size, bias=False))
+        self.model = GPT(GPTConfig(vocab_size=vocab_size, block_size=block_size, bias=bias))
         for block in self.model.transformer.h:
             block.mlp.gelu = nn.GELU(approximate="none" if gelu == "exact" else "tanh")
         weights = {k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()}
@@ -161,7 +164,7 @@ class OurEngine:
         self.optimizer.step()
 
 
-def run(seed, text, gelu="exact", engine="torch", max_iters=2000, batch_size=12, block_size=64,
+def run(seed, text, gelu="exact", engine="torch", bias=False, max_iters=2000, batch_size=12, block_size=64,
         eval_interval=250, eval_iters=20, exact_val=True, log=print):
     """One nanoGPT run; returns its row: the last 20-batch estimates (nanoGPT's log line), the exact
     full-validation loss (``exact_val``), the wall time and every estimate (``history``).
@@ -187,9 +190,9 @@ def run(seed, text, gelu="exact", engine="torch", max_iters=2000, batch_size=12,
         return x, y
 
     torch.manual_seed(seed)
-    torch_model = build_nanogpt(len(chars), block_size=block_size, gelu=gelu)
+    torch_model = build_nanogpt(len(chars), block_size=block_size, gelu=gelu, bias=bias)
     runner = (TorchEngine(torch_model) if engine == "torch"
-              else OurEngine(torch_model, len(chars), block_size, gelu))
+              else OurEngine(torch_model, len(chars), block_size, gelu, bias))
 
     began = time.perf_counter()
     X, Y = get_batch("train")
@@ -211,7 +214,7 @@ def run(seed, text, gelu="exact", engine="torch", max_iters=2000, batch_size=12,
     seconds = time.perf_counter() - began
     # (nanoGPT's loop makes one more update after its last evaluation and then stops; like its log,
     # the row describes the model at that evaluation.)
-    return {"seed": seed, "gelu": gelu, "engine": engine, "nanogpt_20": last["val"],
+    return {"seed": seed, "gelu": gelu, "bias": bias, "engine": engine, "nanogpt_20": last["val"],
             "train_20": last["train"], "full_val": full, "seconds": seconds, "history": history}
 
 
@@ -224,41 +227,46 @@ def full_val_loss(runner, val, block_size):
     return total / (n_windows * block_size)
 
 
+def variant(row):
+    """The model variant of a row, as the report names it: its GELU, and whether it has biases."""
+    return f"{row['gelu']} GELU" + (", biases" if row.get("bias") else "")
+
+
 def report(out_dir):
     rows = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out_dir, "*.json")))]
-    lines = ["| engine | GELU | seed | nanoGPT 20-batch val | full val | wall s |",
+    lines = ["| engine | model | seed | nanoGPT 20-batch val | full val | wall s |",
              "|---|---|---|---|---|---|"]
-    groups = sorted({(r["engine"], r["gelu"]) for r in rows})
-    for engine, gelu in groups:
-        group = [r for r in rows if (r["engine"], r["gelu"]) == (engine, gelu)]
+    groups = sorted({(r["engine"], variant(r)) for r in rows})
+    for engine, name in groups:
+        group = [r for r in rows if (r["engine"], variant(r)) == (engine, name)]
         for r in sorted(group, key=lambda r: r["seed"]):
-            lines.append(f"| {engine} | {gelu} | {r['seed']} | {r['nanogpt_20']:.4f} | {r['full_val']:.4f} | "
+            lines.append(f"| {engine} | {name} | {r['seed']} | {r['nanogpt_20']:.4f} | {r['full_val']:.4f} | "
                          f"{r['seconds']:.0f} |")
     lines.append("")
-    for engine, gelu in groups:
-        group = [r for r in rows if (r["engine"], r["gelu"]) == (engine, gelu)]
+    for engine, name in groups:
+        group = [r for r in rows if (r["engine"], variant(r)) == (engine, name)]
         for key in ("nanogpt_20", "full_val"):
             values = [r[key] for r in group]
             sd = statistics.stdev(values) if len(values) > 1 else float("nan")
             below = sum(v <= NANOGPT_FIGURE for v in values)
-            lines.append(f"- {engine}, {gelu} GELU, {key}: {statistics.mean(values):.4f} ± {sd:.4f} over "
+            lines.append(f"- {engine}, {name}, {key}: {statistics.mean(values):.4f} ± {sd:.4f} over "
                          f"{len(values)} runs; {below} at or below {NANOGPT_FIGURE}")
     lines += engine_agreement(rows)
     print("\n".join(lines))
 
 
 def engine_agreement(rows):
-    """For every (GELU, seed) run by both engines: the largest difference between their estimates over all
-    evaluations, the difference of the exact losses, and the wall-time ratio (ours / torch)."""
+    """For every (model variant, seed) run by both engines: the largest difference between their estimates
+    over all evaluations, the difference of the exact losses, and the wall-time ratio (ours / torch)."""
     lines = []
-    by_key = {(r["engine"], r["gelu"], r["seed"]): r for r in rows}
-    for (engine, gelu, seed), ours in sorted(by_key.items()):
-        theirs = by_key.get(("torch", gelu, seed))
+    by_key = {(r["engine"], variant(r), r["seed"]): r for r in rows}
+    for (engine, name, seed), ours in sorted(by_key.items()):
+        theirs = by_key.get(("torch", name, seed))
         if engine != "tinygrad_edu" or theirs is None or "history" not in ours or "history" not in theirs:
             continue
         a, b = np.array(ours["history"])[:, 1:], np.array(theirs["history"])[:, 1:]
         largest = float(np.abs(a - b).max()) if a.shape == b.shape else float("nan")
-        lines.append(f"- seed {seed} ({gelu} GELU): tinygrad_edu vs torch on nanoGPT's random numbers: "
+        lines.append(f"- seed {seed} ({name}): tinygrad_edu vs torch on nanoGPT's random numbers: "
                      f"largest difference over {len(a)} evaluations {largest:.1e}, exact loss difference "
                      f"{abs(ours['full_val'] - theirs['full_val']):.1e}, time ratio "
                      f"{ours['seconds'] / theirs['seconds']:.2f}")
@@ -269,6 +277,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="*", default=[1337])
     parser.add_argument("--gelu", choices=("exact", "tanh"), default="exact")
+    parser.add_argument("--bias", action="store_true",
+                        help="biases in every Linear and LayerNorm (nanoGPT's bias flag; its train.py: off)")
     parser.add_argument("--engine", choices=("torch", "tinygrad_edu"), default="torch",
                         help="who computes; the random streams are nanoGPT's either way")
     parser.add_argument("--out", default="runs/gpt_nanogpt_native")
@@ -283,8 +293,10 @@ def main(argv=None):
     text = read_text(path, TINYSHAKESPEARE, True)
     os.makedirs(args.out, exist_ok=True)
     for seed in args.seeds:
-        row = run(seed, text, gelu=args.gelu, engine=args.engine, log=lambda m: print(m, flush=True))
-        with open(os.path.join(args.out, f"{args.engine}_{args.gelu}_seed_{seed}.json"), "w") as f:
+        row = run(seed, text, gelu=args.gelu, engine=args.engine, bias=args.bias,
+                  log=lambda m: print(m, flush=True))
+        name = f"{args.engine}_{args.gelu}{'_bias' if args.bias else ''}_seed_{seed}.json"
+        with open(os.path.join(args.out, name), "w") as f:
             json.dump(row, f, indent=1)
         print(json.dumps(row), flush=True)
 

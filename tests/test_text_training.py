@@ -113,13 +113,14 @@ def test_gpt_seed_spread_report_counts_runs_at_or_below_the_nanogpt_figure(tmp_p
 
 
 @needs_data
-def test_nanogpt_native_run_our_engine_follows_torch_on_nanogpts_random_streams():
+@pytest.mark.parametrize("bias", [False, True])
+def test_nanogpt_native_run_our_engine_follows_torch_on_nanogpts_random_streams(bias):
     # nanoGPT's loop with torch's generator (its initial weights, batches and evaluation batches), once
-    # computed by PyTorch and once by our GPT: the estimates must agree while the loss falls.  ~5 s.
+    # computed by PyTorch and once by our GPT: the estimates must agree while the loss falls.  ~5 s each.
     pytest.importorskip("torch")
     from benchmarks.gpt_nanogpt_native import run
     text = (DATA / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
-    kw = dict(max_iters=40, eval_interval=20, eval_iters=2, exact_val=False, log=lambda m: None)
+    kw = dict(max_iters=40, eval_interval=20, eval_iters=2, exact_val=False, bias=bias, log=lambda m: None)
     reference = run(1337, text, engine="torch", **kw)
     ours = run(1337, text, engine="tinygrad_edu", **kw)
     assert [h[0] for h in ours["history"]] == [0, 20, 40]
@@ -139,6 +140,9 @@ def test_nanogpt_native_report_gives_mean_sd_and_count_at_or_below_the_figure(tm
     (tmp_path / "torch_exact_seed_1.json").write_text(json.dumps(
         {"seed": 1, "engine": "torch", "gelu": "exact", "nanogpt_20": 1.87, "full_val": 1.89,
          "seconds": 100.0, "history": history}))
+    (tmp_path / "torch_exact_bias_seed_1.json").write_text(json.dumps(
+        {"seed": 1, "engine": "torch", "gelu": "exact", "bias": True, "nanogpt_20": 1.86, "full_val": 1.87,
+         "seconds": 100.0}))
     (tmp_path / "tinygrad_edu_exact_seed_1.json").write_text(json.dumps(
         {"seed": 1, "engine": "tinygrad_edu", "gelu": "exact", "nanogpt_20": 1.87, "full_val": 1.8903,
          "seconds": 150.0, "history": [[0, 4.2, 4.2], [2000, 1.80, 1.9002]]}))
@@ -146,6 +150,7 @@ def test_nanogpt_native_report_gives_mean_sd_and_count_at_or_below_the_figure(tm
     text = capsys.readouterr().out
     assert "torch, exact GELU, nanogpt_20: 1.9000 ± 0.0300 over 3 runs; 1 at or below 1.88" in text
     assert "torch, exact GELU, full_val: 1.9200 ± 0.0300 over 3 runs; 0 at or below 1.88" in text
+    assert "torch, exact GELU, biases, full_val: 1.8700 ± nan over 1 runs; 1 at or below 1.88" in text
     assert ("seed 1 (exact GELU): tinygrad_edu vs torch on nanoGPT's random numbers: largest difference over "
             "2 evaluations 2.0e-04, exact loss difference 3.0e-04, time ratio 1.50") in text
 
