@@ -72,6 +72,8 @@ def build_nanogpt(vocab_size, n_layer=4, n_head=4, n_embd=128, block_size=64, ge
 
 
 def nanogpt_lr(it, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=2000):
+    """nanoGPT's ``get_lr``, written out again (not ``gpt_trainer.learning_rate_at``) so the recipe under
+    test takes nothing from ours: linear warm-up, cosine to ``min_lr`` at ``lr_decay_iters``, then flat."""
     if it < warmup_iters:
         return learning_rate * (it + 1) / (warmup_iters + 1)
     if it > lr_decay_iters:
