@@ -84,7 +84,6 @@ def nanogpt_lr(it, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_i
 
 class TorchEngine:
     """nanoGPT's model and optimiser in PyTorch."""
-    name = "torch"
 
     def __init__(self, model):
         import torch
@@ -100,15 +99,24 @@ class TorchEngine:
         self.model.train()
         return losses
 
-    def sum_loss(self, x, y):
+    def full_val_loss(self, val, block_size, batch_size=64):
+        """The exact loss over every validation character, as ``gpt_trainer.split_loss`` computes it for
+        our models: consecutive non-overlapping windows, the cross-entropy summed over all of them."""
+        torch = self.torch
+        n_windows = (len(val) - 1) // block_size
+        tokens = val.astype(np.int64)
+        x = torch.from_numpy(tokens[:n_windows * block_size].reshape(n_windows, block_size))
+        y = torch.from_numpy(tokens[1:n_windows * block_size + 1].reshape(n_windows, block_size))
+        total = 0.0
         self.model.eval()
-        with self.torch.no_grad():
-            logits, _ = self.model(self.torch.from_numpy(x), self.torch.from_numpy(y))
-            targets = self.torch.from_numpy(y).reshape(-1)
-            total = self.torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), targets,
-                                                           reduction="sum")
+        with torch.no_grad():
+            for start in range(0, n_windows, batch_size):
+                logits, _ = self.model(x[start:start + batch_size], y[start:start + batch_size])
+                total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
+                                                           y[start:start + batch_size].reshape(-1),
+                                                           reduction="sum").item()
         self.model.train()
-        return total.item()
+        return total / (n_windows * block_size)
 
     def train_step(self, x, y, lr):
         for group in self.optimizer.param_groups:
@@ -123,7 +131,6 @@ class TorchEngine:
 class OurEngine:
     """tinygrad_edu's ``models.gpt.GPT`` starting from nanoGPT's initial weights (copied by name), with
     its own AdamW (``configure_optimizers``) and ``clip_grad_norm_``; the MLP's GELU set to ``gelu``."""
-    name = "tinygrad_edu"
 
     def __init__(self, torch_model, vocab_size, block_size, gelu, bias):
         from tinygrad_edu import nn
@@ -143,16 +150,9 @@ class OurEngine:
         self.model.train()
         return losses
 
-    def sum_loss(self, x, y):
-        from tinygrad_edu import from_numpy, no_grad
-        from tinygrad_edu.nn import functional as F
-        self.model.eval()
-        with no_grad():
-            logits, _ = self.model(from_numpy(x))
-            total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), from_numpy(y.reshape(-1)),
-                                    reduction="sum").item()
-        self.model.train()
-        return total
+    def full_val_loss(self, val, block_size):
+        from tinygrad_edu.training.gpt_trainer import split_loss
+        return split_loss(self.model, val, block_size)
 
     def train_step(self, x, y, lr):
         from tinygrad_edu import from_numpy
@@ -206,7 +206,7 @@ def run(seed, text, gelu="exact", engine="torch", bias=False, max_iters=2000, ba
             history.append([it, last["train"], last["val"]])
             log(f"{engine} seed {seed} step {it}: train loss {last['train']:.4f}, val loss {last['val']:.4f}")
             if it == max_iters and exact_val:   # the model of nanoGPT's last log line (draws no RNG)
-                full = full_val_loss(runner, data["val"], block_size)
+                full = runner.full_val_loss(data["val"], block_size)
         x, y = X, Y
         X, Y = get_batch("train")           # nanoGPT prefetches the next batch before backward
         runner.train_step(x, y, nanogpt_lr(it, lr_decay_iters=max_iters))
@@ -218,15 +218,6 @@ def run(seed, text, gelu="exact", engine="torch", bias=False, max_iters=2000, ba
     # the row describes the model at that evaluation.)
     return {"seed": seed, "gelu": gelu, "bias": bias, "engine": engine, "nanogpt_20": last["val"],
             "train_20": last["train"], "full_val": full, "seconds": seconds, "history": history}
-
-
-def full_val_loss(runner, val, block_size):
-    """The exact loss over every validation character: consecutive non-overlapping windows."""
-    n_windows = (len(val) - 1) // block_size
-    x = val[:n_windows * block_size].astype(np.int64).reshape(n_windows, block_size)
-    y = val[1:n_windows * block_size + 1].astype(np.int64).reshape(n_windows, block_size)
-    total = sum(runner.sum_loss(x[s:s + 64], y[s:s + 64]) for s in range(0, n_windows, 64))
-    return total / (n_windows * block_size)
 
 
 def variant(row):
