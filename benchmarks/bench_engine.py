@@ -141,7 +141,7 @@ def mlp_row(batch=128, sizes=(784, 256, 256, 10), lr=0.01, api="auto"):
             layers = [nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:])]
             params = [p for layer in layers for p in (layer.weight, layer.bias)]
             for p, value in zip(params, params0):
-                p.data = value.copy()
+                p.array = value.copy()
             opt = optim.SGD(params, lr=lr)
 
             def step():

@@ -123,7 +123,7 @@ def _linear_classifier_and_images(seed, image_shape, n, classes):
     model = nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(image_shape)), classes))
     x = rng.standard_normal((n, *image_shape)).astype(np.float32)
     y = rng.integers(0, classes, n)
-    return model, x, y, model[1].weight.data, model[1].bias.data
+    return model, x, y, model[1].weight.array, model[1].bias.array
 
 
 def test_flip_test_time_augmentation_averages_the_softmax_of_image_and_mirror():

@@ -461,7 +461,7 @@ class RawSquare(Function):
     @once_differentiable
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        return tg.Tensor._wrap(2 * x.data * grad.data)
+        return tg.Tensor._wrap(2 * x.array * grad.array)
 
 
 def test_custom_function_forward_sees_arrays_and_backward_matches_torch():

@@ -57,7 +57,7 @@ def test_works_on_a_non_writeable_input_array():
     data.flags.writeable = False
     x = tg.from_numpy(data).requires_grad_()
     assert gradcheck(lambda t: t.sin(), x)
-    assert x.data is data
+    assert x.array is data
 
 
 # ---- a wrong backward is caught, and the report says where ---------------------------------------
@@ -128,7 +128,7 @@ class ExpWithConstantBackward(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * tg.tensor(np.exp(x.data))
+        return g * tg.tensor(np.exp(x.array))
 
 
 def test_gradgradcheck_catches_a_non_differentiable_backward():

@@ -24,10 +24,10 @@ def assert_close(ours, theirs, rtol=1e-5, atol=1e-6):
 def test_hand_written_sgd_step_updates_the_weight_in_place():
     w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (w * w).sum().backward()
-    same_object, same_memory = w, w.data
+    same_object, same_memory = w, w.array
     with tg.no_grad():
         w -= 0.1 * w.grad
-    assert w is same_object and w.data is same_memory
+    assert w is same_object and w.array is same_memory
     assert w.is_leaf and w.requires_grad and w._version == 1
     np.testing.assert_allclose(w.detach().numpy(), [0.8, 1.6, 2.4], rtol=1e-6)
 
@@ -57,11 +57,11 @@ INPLACE_UPDATES = [
 def test_inplace_updates_under_no_grad_write_memory_and_bump_the_version(name, update, expected):
     w = tg.tensor([-1.0, 0.5, 2.0], requires_grad=True)
     before = w.detach().numpy().copy()
-    memory, version = w.data, w._version
+    memory, version = w.array, w._version
     with tg.no_grad():
         returned = update(w)
     assert returned is w or returned is None
-    assert w.data is memory, "an in-place op under no_grad must write into the existing memory"
+    assert w.array is memory, "an in-place op under no_grad must write into the existing memory"
     assert w._version == version + 1
     assert w.is_leaf and w.requires_grad
     np.testing.assert_allclose(w.detach().numpy(), expected(before).astype(np.float32), rtol=1e-6)

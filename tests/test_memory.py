@@ -88,7 +88,7 @@ def test_the_loss_graph_is_freed_when_the_loss_is_dropped():
 def test_backward_frees_saved_arrays_while_the_graph_is_still_alive():
     w = tg.tensor(np.full((64, 64), 0.01, np.float32), requires_grad=True)
     hidden = (w @ w).exp()          # Exp saves its output; Mul below saves hidden twice
-    saved = weakref.ref(hidden.data)
+    saved = weakref.ref(hidden.array)
     loss = (hidden * hidden).sum()
     del hidden
     gc.collect()
@@ -102,7 +102,7 @@ def test_backward_frees_saved_arrays_while_the_graph_is_still_alive():
 def test_retain_graph_keeps_saved_arrays_until_the_graph_dies():
     w = tg.tensor(np.full((8, 8), 0.1, np.float32), requires_grad=True)
     hidden = (w * 2).exp()
-    saved = weakref.ref(hidden.data)
+    saved = weakref.ref(hidden.array)
     loss = (hidden * hidden).sum()
     del hidden
     loss.backward(retain_graph=True)

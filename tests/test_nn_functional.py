@@ -105,7 +105,7 @@ def test_linear_float64_finite_differences_and_second_derivatives():
 def test_linear_weight_grad_is_a_fresh_array():
     x, w, b = tg.randn(8, 5), tg.randn(3, 5, requires_grad=True), tg.randn(3, requires_grad=True)
     F.linear(x, w, b).sum().backward()
-    assert w.grad.data.flags.owndata and w.grad.data.flags.c_contiguous
+    assert w.grad.array.flags.owndata and w.grad.array.flags.c_contiguous
     np.testing.assert_allclose(w.grad.numpy(), np.ones((8, 3), np.float32).T @ x.numpy(), rtol=1e-6)
     np.testing.assert_allclose(b.grad.numpy(), np.full(3, 8.0), rtol=1e-6)
 

@@ -112,7 +112,28 @@ def test_detach_shares_memory_and_leaves_the_graph():
     y = x * 3
     d = y.detach()
     assert d.grad_fn is None and not d.requires_grad and d.is_leaf
-    assert d.data is y.data
+    assert d.array is y.array
+
+
+def test_data_is_a_detached_tensor_sharing_memory_like_torch():
+    import torch
+    w = tg.tensor([[1.0, 5.0], [4.0, 2.0]], requires_grad=True)
+    tw = torch.tensor([[1.0, 5.0], [4.0, 2.0]], requires_grad=True)
+    d = w.data
+    assert isinstance(d, tg.Tensor) and not d.requires_grad and d.grad_fn is None
+    assert d.array is w.array                                   # the same memory
+    values, indices = w.data.max(1)                             # tensor semantics, not NumPy's
+    tvalues, tindices = tw.data.max(1)
+    assert values.tolist() == tvalues.tolist() and indices.tolist() == tindices.tolist()
+    assert abs(w.data.std().item() - tw.data.std().item()) < 1e-6   # unbiased, as torch
+    w.data.add_(1.0)                                            # changes the parameter itself
+    tw.data.add_(1.0)
+    assert w.tolist() == tw.tolist() and w.requires_grad
+    assert w._version == 0                                      # autograd does not see .data writes
+    w.data = tg.tensor([7.0, 8.0, 9.0])                         # assignment swaps the memory
+    assert w.shape == (3,) and w.tolist() == [7.0, 8.0, 9.0] and w.requires_grad
+    with pytest.raises(TypeError, match="Tensor.data"):
+        w.data = [1.0]
 
 
 def test_requires_grad_():

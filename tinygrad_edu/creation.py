@@ -43,13 +43,13 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new leaf tensor holding a *copy* of ``data`` (numbers, nested lists, arrays, tensors)."""
     dtype = _dt.as_dtype(dtype)
     if isinstance(data, Tensor):
-        array = data.data.copy()
+        array = data.array.copy()
     elif isinstance(data, np.ndarray) or array_module(data) is not np:
         array = data.copy()
     else:
         inferred = _infer_dtype(data)
         if inferred is None:
-            array = np.array([np.asarray(t.data) for t in data])
+            array = np.array([np.asarray(t.array) for t in data])
         else:
             array = np.array(data, dtype=dtype or inferred)
     if dtype is not None and array.dtype != dtype:

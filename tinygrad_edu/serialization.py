@@ -191,7 +191,7 @@ def _add_tensor(tensors, name, value):
     if name in tensors:
         raise ValueError(f"save: two entries both flatten to the tensor name {name!r}; rename one of "
                          "the keys (dots in keys join with the nesting)")
-    array = value.data if isinstance(value, Tensor) else value
+    array = value.array if isinstance(value, Tensor) else value
     if type(array).__module__.split(".")[0] == "torch":
         array = array.detach().cpu().numpy()        # a PyTorch tensor handed to us directly
     elif array_module(array) is not np:

@@ -1,6 +1,6 @@
 """The Tensor: an n-dimensional array that remembers how it was computed.
 
-A ``Tensor`` wraps an array (``.data``: NumPy on the CPU, CuPy on the GPU) and adds three things:
+A ``Tensor`` wraps an array (``.array``: NumPy on the CPU, CuPy on the GPU) and adds three things:
 
 * ``requires_grad`` — whether gradients should flow to it;
 * ``grad_fn`` — the graph node (a ``Function`` ctx) of the op that produced it, or None for a *leaf*
@@ -18,14 +18,14 @@ from .backend import Device, array_module, device_of, to_device
 
 
 class Tensor:
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version_box", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_version_box", "__weakref__")
 
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__, not an object array
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
         """``Tensor(data)`` builds a tensor like ``tensor(data)``."""
         t = tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
-        self.data, self.requires_grad, self.grad = t.data, t.requires_grad, None
+        self.array, self.requires_grad, self.grad = t.array, t.requires_grad, None
         self.grad_fn, self._version_box = None, [0]
 
     @classmethod
@@ -34,43 +34,62 @@ class Tensor:
         t = object.__new__(cls)
         if type(data) is not np.ndarray and array_module(data) is np:
             data = np.asarray(data)  # NumPy returns scalars from 0-d math; keep arrays
-        t.data = data
+        t.array = data
         t.requires_grad = False
         t.grad = None
         t.grad_fn = None
         t._version_box = [0]
         return t
 
+    # ---- .data: PyTorch's "the same memory, outside the graph" -------------------------------
+    @property
+    def data(self):
+        """PyTorch's ``.data``: a ``Tensor`` over the *same memory*, detached from the graph.
+
+        ``p.data.add_(u)`` changes ``p`` itself, and autograd does not see it: unlike ``detach()``,
+        the result has its own version counter, so an in-place change through ``.data`` is not
+        reported by backward (which is what makes ``.data`` dangerous, and why PyTorch prefers
+        ``detach()`` and ``torch.no_grad()``).  The raw NumPy/CuPy array the engine computes with
+        is ``.array``.
+        """
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: assigned value must be a Tensor, got {type(value).__name__}")
+        self.array = value.array
+
     # ---- what a tensor is ---------------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def is_leaf(self):
@@ -92,22 +111,22 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy()")
-        if array_module(self.data) is not np:
+        if array_module(self.array) is not np:
             raise TypeError("numpy(): the tensor is on the GPU; use tensor.cpu().numpy()")
-        return self.data
+        return self.array
 
     def __array__(self, dtype=None, copy=None):
-        data = to_device(self.data, "cpu")
+        data = to_device(self.array, "cpu")
         return data if dtype is None else data.astype(dtype, copy=False)
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"item(): a tensor with {self.data.size} elements cannot be converted "
+        if self.array.size != 1:
+            raise RuntimeError(f"item(): a tensor with {self.array.size} elements cannot be converted "
                                "to a Python number; only 1-element tensors can")
-        return self.data.reshape(-1)[0].item()
+        return self.array.reshape(-1)[0].item()
 
     def tolist(self):
-        return to_device(self.data, "cpu").tolist()
+        return to_device(self.array, "cpu").tolist()
 
     def __float__(self):
         return float(self.item())
@@ -116,13 +135,13 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool(): the truth value of a tensor with {self.data.size} elements "
+        if self.array.size != 1:
+            raise RuntimeError(f"bool(): the truth value of a tensor with {self.array.size} elements "
                                "is ambiguous; use .any() or .all()")
         return bool(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
@@ -130,7 +149,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (shares memory and the version counter)."""
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self.array)
         t._version_box = self._version_box
         return t
 
@@ -140,9 +159,9 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.array.dtype.kind not in "fc":
             raise RuntimeError(f"requires_grad_: only tensors of floating point dtype can require "
-                               f"gradients, got {self.data.dtype}")
+                               f"gradients, got {self.array.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): you can only change requires_grad of leaf "
                                "tensors; use detach() for a non-leaf")
@@ -176,7 +195,7 @@ class Tensor:
             else:
                 dtype = a
         out = self
-        if dtype is not None and _dt.as_dtype(dtype) != self.data.dtype:
+        if dtype is not None and _dt.as_dtype(dtype) != self.array.dtype:
             out = _ew.Cast.apply(out, dtype=_dt.as_dtype(dtype))
         if device is not None and Device(device) != out.device:
             out = _ew.ToDevice.apply(out, device=Device(device))
@@ -220,12 +239,12 @@ class Tensor:
 
     # ---- printing -------------------------------------------------------------------------------
     def __repr__(self):
-        data = to_device(self.data, "cpu")
+        data = to_device(self.array, "cpu")
         body = np.array2string(data, separator=", ", precision=4, prefix="tensor(",
                                threshold=1000, edgeitems=3)
         extras = []
-        if self.data.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool) or data.size == 0:
-            extras.append(f"dtype={self.data.dtype}")
+        if self.array.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool) or data.size == 0:
+            extras.append(f"dtype={self.array.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:
@@ -346,23 +365,23 @@ class Tensor:
         return bool(self.shape == other.shape and (self == other).all().item())
 
     def allclose(self, other, rtol=1e-5, atol=1e-8):
-        xp = array_module(self.data)
-        return bool(xp.allclose(self.data, _ew.as_array(other), rtol=rtol, atol=atol))
+        xp = array_module(self.array)
+        return bool(xp.allclose(self.array, _ew.as_array(other), rtol=rtol, atol=atol))
 
     def isnan(self):
-        return Tensor._wrap(array_module(self.data).isnan(self.data))
+        return Tensor._wrap(array_module(self.array).isnan(self.array))
 
     def isinf(self):
-        return Tensor._wrap(array_module(self.data).isinf(self.data))
+        return Tensor._wrap(array_module(self.array).isinf(self.array))
 
     def isfinite(self):
-        return Tensor._wrap(array_module(self.data).isfinite(self.data))
+        return Tensor._wrap(array_module(self.array).isfinite(self.array))
 
     def any(self, dim=None, keepdim=False):
-        return Tensor._wrap(self.data.any(axis=dim, keepdims=keepdim))
+        return Tensor._wrap(self.array.any(axis=dim, keepdims=keepdim))
 
     def all(self, dim=None, keepdim=False):
-        return Tensor._wrap(self.data.all(axis=dim, keepdims=keepdim))
+        return Tensor._wrap(self.array.all(axis=dim, keepdims=keepdim))
 
     # ---- elementwise math (ops/elementwise.py) --------------------------------------------------
     def exp(self): return _ew.Exp.apply(self)                     # noqa: E704
@@ -501,7 +520,7 @@ class Tensor:
         return _sh.contiguous(self)
 
     def is_contiguous(self):
-        return bool(self.data.flags.c_contiguous)
+        return bool(self.array.flags.c_contiguous)
 
     def split(self, split_size_or_sections, dim=0):
         return _sh.split(self, split_size_or_sections, dim)
@@ -572,9 +591,9 @@ class Tensor:
         return _ew.masked_fill(self, mask, value)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
 
 from .creation import tensor  # noqa: E402

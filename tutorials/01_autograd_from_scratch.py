@@ -30,6 +30,8 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 import tinygrad_edu as tg
 from tinygrad_edu.viz import draw_graph
 
@@ -252,6 +254,28 @@ assert abs(out_t.item() - out.data) < 1e-12
 assert abs(w.grad.tolist()[0] - w1.grad) < 1e-12 and abs(w.grad.tolist()[1] - w2.grad) < 1e-12
 assert abs(bias.grad.item() - local) < 1e-12
 assert pre.grad is None and w.is_leaf and not out_t.is_leaf
+
+# %% [markdown]
+# ### `.data` and `.array`: two views of the same numbers
+#
+# Our `Value` above kept its number in `.data`.  A real `Tensor` has two names for its memory:
+#
+# * `t.array` is the raw NumPy (or CuPy) array the engine computes with.  Every op's `forward`
+#   receives these arrays; you only need it to read the engine's code or to hand numbers to NumPy.
+# * `t.data` is PyTorch's `.data`: a **Tensor** over the same memory, cut from the graph.  Its
+#   methods are tensor methods (`w.data.max(0)` returns values *and* indices, as in PyTorch), and an
+#   in-place op on it changes `w` itself without autograd noticing: that is how old PyTorch code
+#   wrote optimizer steps (`w.data.add_(w.grad, alpha=-lr)`).  Today's code writes the same step
+#   under `torch.no_grad()`, which keeps the version checks that catch a mistake.
+
+# %%
+v = w.detach().clone().requires_grad_()            # a copy of w to play with
+v.grad = w.grad.clone()
+v_before = v.array.copy()
+v.data.add_(v.grad, alpha=-0.1)                     # an SGD step, PyTorch's old way
+assert isinstance(v.data, tg.Tensor) and not v.data.requires_grad
+assert np.allclose(v.array, v_before - 0.1 * v.grad.array)   # v itself moved
+print("v after one step through .data:", v)
 
 # %% [markdown]
 # ### The `grad_fn` chain

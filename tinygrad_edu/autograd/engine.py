@@ -72,9 +72,9 @@ def _gradient_for_input(grad, meta, node):
     if not isinstance(grad, Tensor):
         grad = Tensor._wrap(grad)
     shape, dtype = meta
-    if grad.data.shape != shape:
+    if grad.array.shape != shape:
         grad = sum_to(grad, shape, op_name=type(node).__name__)
-    if grad.data.dtype != dtype:
+    if grad.array.dtype != dtype:
         grad = grad.to(dtype)
     return grad
 
@@ -103,7 +103,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
 
     root_nodes = []
     for root, g in zip(roots, root_grads):
-        owned.add(id(g.data))  # a seed may be handed to several leaves: copy before sharing it
+        owned.add(id(g.array))  # a seed may be handed to several leaves: copy before sharing it
         if root.grad_fn is None:
             deliver_to_leaf(root, g)
         else:
@@ -165,14 +165,14 @@ def _accumulate_into_grad(tensor, g, create_graph, owned):
     if create_graph:
         tensor.grad = g if tensor.grad is None else tensor.grad + g
         return
-    data = g.data
+    data = g.array
     if tensor.grad is None:
         if data.base is not None or not data.flags.writeable or id(data) in owned:
             data = data.copy()
         owned.add(id(data))
         tensor.grad = Tensor._wrap(data)
     else:
-        tensor.grad = Tensor._wrap(tensor.grad.data + data)
+        tensor.grad = Tensor._wrap(tensor.grad.array + data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,11 +187,11 @@ def _seed_gradients(outputs, grad_outputs, who):
             raise RuntimeError(f"{who}: element {i} of tensors does not require grad and does not "
                                "have a grad_fn")
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError(f"{who}: grad can be implicitly created only for scalar outputs; "
                                    f"output {i} has shape {tuple(out.shape)}: pass gradient= (a "
                                    "tensor of that shape)")
-            g = Tensor._wrap(array_module(out.data).ones_like(out.data))  # dL/dL = 1
+            g = Tensor._wrap(array_module(out.array).ones_like(out.array))  # dL/dL = 1
         else:
             if not isinstance(g, Tensor):
                 g = tensor(g, dtype=out.dtype, device=out.device)

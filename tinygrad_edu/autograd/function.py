@@ -102,7 +102,7 @@ class Function(Context):
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a.array)
                 if a.requires_grad:
                     needs_grad = True
             else:
@@ -116,14 +116,14 @@ class Function(Context):
         except (ValueError, TypeError, IndexError) as exc:
             raise_op_error(cls, args, exc)
         if isinstance(out, Tensor):  # a custom forward may return a Tensor; we want its array
-            out = out.data
+            out = out.array
         result = Tensor._wrap(out)
         if cls.returns_view and out.base is not None and out.base is _owner(arrays[0]):
             result._version_box = args[0]._version_box  # one memory, one version counter
         if needs_grad:
             result.requires_grad = True
             result.grad_fn = ctx
-            ctx.input_meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
+            ctx.input_meta = tuple((a.array.shape, a.array.dtype) if isinstance(a, Tensor) else None
                                    for a in args)
             if ctx._to_save:
                 ctx._saved = tuple(_SavedValue(v, args, arrays, result, out) for v in ctx._to_save)
@@ -226,7 +226,7 @@ class _SavedValue:
         if tensor is None:
             # ``raw_out``: what forward returned, before _wrap turned a NumPy 0-d scalar into an
             # array; saving that scalar is saving the output too
-            if value is result.data or (value is raw_out and raw_out is not None):
+            if value is result.array or (value is raw_out and raw_out is not None):
                 tensor, self.is_output = result, True
             else:
                 for a, arr in zip(args, arrays):
@@ -236,7 +236,7 @@ class _SavedValue:
         if tensor is None:  # an intermediate array or a Python number: a constant for the graph
             self.array = value
             return
-        self.array = tensor.data
+        self.array = tensor.array
         self.version_box = tensor._version_box
         self.version = self.version_box[0]
         self.requires_grad = tensor.requires_grad

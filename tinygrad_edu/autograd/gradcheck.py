@@ -56,11 +56,11 @@ def _as_tuple(x):
 def _to_float64_numpy(t):
     """A NumPy float64 *copy* of a tensor's values (copied: the output may be a view of an input
     we are about to perturb)."""
-    return np.array(to_device(t.data, "cpu"), dtype=np.float64, copy=True)
+    return np.array(to_device(t.array, "cpu"), dtype=np.float64, copy=True)
 
 
 def _is_float(t):
-    return isinstance(t, Tensor) and t.data.dtype.kind in "fc"
+    return isinstance(t, Tensor) and t.array.dtype.kind in "fc"
 
 
 def _differentiable_inputs(inputs):
@@ -70,9 +70,9 @@ def _differentiable_inputs(inputs):
 
 def _warn_if_not_float64(inputs, who):
     for i in _differentiable_inputs(inputs):
-        if inputs[i].data.dtype != np.float64:
+        if inputs[i].array.dtype != np.float64:
             warnings.warn(
-                f"{who}: input {i} has dtype {inputs[i].data.dtype}, not float64. Finite differences "
+                f"{who}: input {i} has dtype {inputs[i].array.dtype}, not float64. Finite differences "
                 "in low precision are dominated by rounding error (see the module docstring); "
                 "the check may fail for a correct backward. Use dtype=float64 inputs.",
                 UserWarning, stacklevel=3)
@@ -102,9 +102,9 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
     jac = [[None] * len(inputs) for _ in base]
     for i in wrt:
         x = inputs[i]
-        original_array = x.data
+        original_array = x.array
         work = original_array.copy()  # always writable and owned, whatever the caller passed
-        x.data = work
+        x.array = work
         columns = [np.zeros((b.size, work.size)) for b in base]
         try:
             for col, idx in enumerate(np.ndindex(*work.shape)):
@@ -117,7 +117,7 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
                 for k, (p, m) in enumerate(zip(plus, minus)):
                     columns[k][:, col] = ((p - m) / (2.0 * eps)).reshape(-1)
         finally:
-            x.data = original_array
+            x.array = original_array
         for k in range(len(base)):
             jac[k][i] = columns[k]
     return jac
@@ -133,14 +133,14 @@ def analytical_jacobian(fn, inputs):
         outputs = _outputs_of(fn, inputs)
     jac = [[None] * len(inputs) for _ in outputs]
     for k, out in enumerate(outputs):
-        n_out = int(out.data.size)
-        rows = {i: np.zeros((n_out, inputs[i].data.size)) for i in wrt}
+        n_out = int(out.array.size)
+        rows = {i: np.zeros((n_out, inputs[i].array.size)) for i in wrt}
         if out.requires_grad and _is_float(out) and wrt:
-            xp = array_module(out.data)
+            xp = array_module(out.array)
             for r in range(n_out):
-                onehot = xp.zeros(out.data.size, dtype=out.data.dtype)
+                onehot = xp.zeros(out.array.size, dtype=out.array.dtype)
                 onehot[r] = 1
-                seed = Tensor._wrap(onehot.reshape(out.data.shape))
+                seed = Tensor._wrap(onehot.reshape(out.array.shape))
                 grads = _grad(out, [inputs[i] for i in wrt], grad_outputs=seed,
                               retain_graph=True, allow_unused=True)
                 for i, g in zip(wrt, grads):
@@ -225,7 +225,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         grad_outputs = []
         for k in diff_out:
             o = outputs[k]
-            v = rng.standard_normal(o.shape).astype(o.data.dtype)
+            v = rng.standard_normal(o.shape).astype(o.array.dtype)
             grad_outputs.append(_leaf(to_device(v, o.device)))
     else:
         grad_outputs = list(_as_tuple(grad_outputs))

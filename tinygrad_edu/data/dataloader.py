@@ -102,7 +102,7 @@ def default_collate(samples):
         raise ValueError("default_collate: got an empty batch")
     first = samples[0]
     if isinstance(first, (Tensor, np.ndarray)):
-        arrays = [s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
+        arrays = [s.array if isinstance(s, Tensor) else np.asarray(s) for s in samples]
         if arrays[0].dtype.kind in "USO":
             raise TypeError(f"default_collate: cannot stack arrays of dtype {arrays[0].dtype}; batch must "
                             "contain tensors, numeric arrays, numbers, strings, dicts or lists")

@@ -65,7 +65,7 @@ class TensorDataset(Dataset):
 def _take(t, index):
     """Row(s) ``index`` of an array, or of a Tensor as a Tensor (no graph: data is not trained)."""
     if isinstance(t, Tensor):
-        return Tensor._wrap(t.data[index])
+        return Tensor._wrap(t.array[index])
     return t[index]
 
 

@@ -200,7 +200,7 @@ class TokenClassifierOutput(_HeadOutput):
 # =============================================================================================
 def _int_array(who, name, value, xp):
     """``value`` (Tensor, array or nested list) as an integer array of the weights' array module."""
-    array = value.data if isinstance(value, Tensor) else value
+    array = value.array if isinstance(value, Tensor) else value
     array = xp.asarray(array)
     if array.dtype.kind == "b":
         array = array.astype(np.int64)
@@ -222,7 +222,7 @@ def _check_ids(who, name, ids, shape, upper):
 
 def _mask_array(who, attention_mask, shape, xp):
     """An attention mask (1 = real token, 0 = padding; bool, int or float) of shape ``shape``."""
-    array = attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask
+    array = attention_mask.array if isinstance(attention_mask, Tensor) else attention_mask
     mask = xp.asarray(array)
     if tuple(mask.shape) != tuple(shape):
         raise ValueError(f"{who}: attention_mask has shape {tuple(mask.shape)}, expected "
@@ -255,7 +255,7 @@ class BertEmbeddings(nn.Module):
 
     def forward(self, input_ids, token_type_ids=None, position_ids=None):
         who = "BertEmbeddings"
-        xp = array_module(self.word_embeddings.weight.data)
+        xp = array_module(self.word_embeddings.weight.array)
         ids = _int_array(who, "input_ids", input_ids, xp)
         if ids.ndim != 2:
             raise ValueError(f"{who}: input_ids must have shape (batch, sequence_length), got "
@@ -451,7 +451,7 @@ class BertPreTrainedModel(nn.Module):
         elif isinstance(module, nn.Embedding):
             init.normal_(module.weight, 0.0, std)
             if module.padding_idx is not None:
-                module.weight.data[module.padding_idx] = 0
+                module.weight.array[module.padding_idx] = 0
         elif isinstance(module, nn.LayerNorm):
             init.ones_(module.weight)
             init.zeros_(module.bias)
@@ -465,7 +465,7 @@ class BertPreTrainedModel(nn.Module):
         self.tie_weights()
         for module in self.modules():      # a tied decoder redraws the embedding: re-zero padding
             if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-                module.weight.data[module.padding_idx] = 0
+                module.weight.array[module.padding_idx] = 0
 
     def tie_weights(self):
         """Point tied parameters at one another (nothing to tie in the base class)."""
@@ -595,7 +595,7 @@ class BertModel(BertPreTrainedModel):
         x = self.embeddings(input_ids, token_type_ids, position_ids)
         bias = None
         if attention_mask is not None:
-            xp = array_module(x.data)
+            xp = array_module(x.array)
             bias = _padding_bias(attention_mask, x.shape[0], x.shape[1], x.dtype, xp)
         x, hidden_states, attentions = self.encoder(x, bias, output_attentions, output_hidden_states)
         pooled = self.pooler(x) if self.pooler is not None else None
@@ -624,7 +624,7 @@ class BertLMPredictionHead(nn.Module):
         super().__init__()
         self.transform = BertPredictionHeadTransform(config)
         self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
-        self.bias = nn.Parameter(self.decoder.bias.data.copy())
+        self.bias = nn.Parameter(self.decoder.bias.array.copy())
         self.decoder.bias = self.bias
 
     def forward(self, hidden_states):
@@ -646,7 +646,7 @@ def _as_labels(labels, like):
     """Labels as a Tensor on ``like``'s device."""
     if isinstance(labels, Tensor):
         return labels
-    return Tensor._wrap(array_module(like.data).asarray(labels))
+    return Tensor._wrap(array_module(like.array).asarray(labels))
 
 
 def _token_loss(logits, labels, num_classes):
@@ -762,7 +762,7 @@ def mean_pooling(last_hidden_state, attention_mask):
     It is how sentence-transformers pools all-MiniLM-L6-v2."""
     if attention_mask is None:
         return last_hidden_state.mean(dim=1)
-    xp = array_module(last_hidden_state.data)
+    xp = array_module(last_hidden_state.array)
     mask = _mask_array("mean_pooling", attention_mask, last_hidden_state.shape[:2], xp)
     weights = mask.astype(last_hidden_state.dtype)
     counts = xp.maximum(weights.sum(axis=1, keepdims=True), 1e-9)

@@ -306,7 +306,7 @@ class GPT(nn.Module):
             raise ValueError(f"GPT.crop_block_size: block_size must be in 1..{self.config.block_size}, "
                              f"got {block_size}")
         self.config.block_size = block_size
-        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight.data[:block_size].copy())
+        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight.array[:block_size].copy())
         self.transformer.wpe.num_embeddings = block_size
 
     # ---- training ---------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ class GPT(nn.Module):
             raise ValueError(f"GPT.generate: temperature must be >= 0, got {temperature}")
         if max_new_tokens < 0:
             raise ValueError(f"GPT.generate: max_new_tokens must be >= 0, got {max_new_tokens}")
-        tokens = np.array(idx.data if isinstance(idx, Tensor) else idx, dtype=np.int64)
+        tokens = np.array(idx.array if isinstance(idx, Tensor) else idx, dtype=np.int64)
         if tokens.ndim != 2 or tokens.shape[1] == 0:
             raise ValueError(f"GPT.generate: idx must have shape (batch, sequence) with at least one "
                              f"token, got shape {tokens.shape}")
@@ -369,7 +369,7 @@ class GPT(nn.Module):
                     cache = KVCache(self.config.n_layer) if use_cache and total <= block_size else None
                     x = self.hidden_states(tokens[:, -block_size:], kv_cache=cache)
                 logits = self.lm_head(x[:, -1, :])                            # (B, V)
-                next_token = sample_next_token(logits.data, temperature, top_k, top_p, rng)
+                next_token = sample_next_token(logits.array, temperature, top_k, top_p, rng)
                 tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
         finally:
             self.train(was_training)

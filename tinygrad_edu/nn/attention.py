@@ -92,7 +92,7 @@ def _masks(q, k, attn_mask, is_causal):
     """Split the user's mask into ``blocked`` (a bool array, True = may NOT attend, or None) and
     ``bias`` (a float Tensor added to the scores, or None), checking shapes and dtypes."""
     L, S = q.shape[-2], k.shape[-2]
-    xp = array_module(q.data)
+    xp = array_module(q.array)
     if is_causal:
         if attn_mask is not None:
             raise OpValueError(f"{_OP}: pass either attn_mask or is_causal=True, not both (PyTorch: "
@@ -108,7 +108,7 @@ def _masks(q, k, attn_mask, is_causal):
                            f"scores' shape {scores_shape} (..., L={L}, S={S}) of query "
                            f"{tuple(q.shape)} and key {tuple(k.shape)}")
     if mask.dtype == np.bool_:            # PyTorch: True = may attend
-        return ~mask.data, None
+        return ~mask.array, None
     if mask.dtype != q.dtype:
         raise OpTypeError(f"{_OP}: attn_mask must be bool or have the query's dtype {q.dtype}, got "
                           f"{mask.dtype}")
@@ -144,12 +144,12 @@ def _weights(query, key, scale, blocked, bias):
     scores = (query @ key.transpose(-2, -1)) * scale
     if bias is not None:
         scores = scores + bias
-    xp = array_module(scores.data)
+    xp = array_module(scores.array)
     dead = None
     if blocked is not None:
         scores = scores.masked_fill(Tensor._wrap(xp.asarray(blocked)), float("-inf"))
     if blocked is not None or bias is not None:
-        dead_rows = xp.isneginf(scores.data).all(axis=-1, keepdims=True)
+        dead_rows = xp.isneginf(scores.array).all(axis=-1, keepdims=True)
         if dead_rows.any():
             dead = Tensor._wrap(dead_rows)
             scores = scores.masked_fill(dead, 0.0)
@@ -257,5 +257,5 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                     () if bias is None else bias.shape[:-2],
                                     () if blocked is None else blocked.shape[:-2]) + \
             (query.shape[-2], key.shape[-2])
-        keep = _dropout_keep(shape, dropout_p, query.dtype, array_module(query.data))
+        keep = _dropout_keep(shape, dropout_p, query.dtype, array_module(query.array))
     return ScaledDotProductAttention.apply(query, key, value, bias, blocked=blocked, scale=scale, keep=keep)

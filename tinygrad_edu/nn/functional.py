@@ -113,7 +113,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    xp = array_module(input.data)
+    xp = array_module(input.array)
     if p == 1.0:
         scaled_mask = xp.zeros(input.shape, dtype=input.dtype)
     else:
@@ -169,7 +169,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     indices: the result has shape input.shape + (embedding_dim,).  See ``Embedding`` for the
     gradient.  ``max_norm`` renormalises (in place, without gradient) every looked-up row whose
     ``norm_type``-norm exceeds it, as PyTorch does."""
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input.array if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor (int64), got dtype "
                         f"{idx.dtype} and shape {tuple(idx.shape)}")
@@ -196,11 +196,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
 
 def _renorm_rows_(weight, idx, max_norm, norm_type):
     """Scale (in place) each row named in ``idx`` whose norm exceeds ``max_norm`` down to it."""
-    xp = array_module(weight.data)
+    xp = array_module(weight.array)
     rows = xp.unique(idx.reshape(-1))
-    norms = xp.linalg.norm(weight.data[rows].astype(np.float64), ord=norm_type, axis=1)
+    norms = xp.linalg.norm(weight.array[rows].astype(np.float64), ord=norm_type, axis=1)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-    weight.data[rows] = (weight.data[rows] * scale[:, None]).astype(weight.dtype)
+    weight.array[rows] = (weight.array[rows] * scale[:, None]).astype(weight.dtype)
     weight._version_box[0] += 1
 
 

@@ -31,7 +31,7 @@ def _write(tensor, values):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
     values = np.asarray(values).astype(tensor.dtype, copy=False)
-    tensor.data[...] = to_device(values, tensor.device)
+    tensor.array[...] = to_device(values, tensor.device)
     tensor._version_box[0] += 1
     return tensor
 

@@ -55,7 +55,7 @@ def _as_tensor(op, name, value, like):
     if isinstance(value, Tensor):
         return value
     try:
-        return Tensor._wrap(array_module(like.data).asarray(value, dtype=like.dtype))
+        return Tensor._wrap(array_module(like.array).asarray(value, dtype=like.dtype))
     except (TypeError, ValueError):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}") from None
 
@@ -118,7 +118,7 @@ def _class_index_inputs(op, input, target, weight, ignore_index):  # noqa: A002
     """Check the shapes, dtypes and values of a class-index loss and flatten it to rows:
     input (N, C, d1, ...) becomes (M, C) with M = N·d1·…, target becomes (M,).
     Returns (rows, flat_target, weight_array, target_shape)."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.array if isinstance(target, Tensor) else np.asarray(target)
     t = to_device(t, input.device)  # the indices live where the logits do
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     expected = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
@@ -148,11 +148,11 @@ def _class_index_inputs(op, input, target, weight, ignore_index):  # noqa: A002
         if getattr(weight, "requires_grad", False):
             raise RuntimeError(f"{op}: the class weight is a constant of the loss (it is not "
                                "differentiable); pass weight.detach()")
-        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        w = weight.array if isinstance(weight, Tensor) else np.asarray(weight)
         if w.shape != (n_classes,):
             raise ValueError(f"{op}: weight must be a 1-D tensor with one entry per class, shape "
                              f"({n_classes},) for input {tuple(input.shape)}; got {tuple(w.shape)}")
-        w = array_module(input.data).asarray(w, dtype=input.dtype)
+        w = array_module(input.array).asarray(w, dtype=input.dtype)
     if input.ndim == 1:
         rows = input.reshape(1, n_classes)
     elif input.ndim == 2:
@@ -402,7 +402,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.shape != input.shape:
         raise ValueError(f"{op}: using a target size {tuple(target.shape)} that is different to the "
                          f"input size {tuple(input.shape)} is not supported; make them the same")
-    x = input.data
+    x = input.array
     if x.size and ((x < 0).any() or (x > 1).any()):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1; input of shape "
                          f"{tuple(input.shape)} has values from {float(x.min())} to {float(x.max())} "
@@ -412,7 +412,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         if getattr(weight, "requires_grad", False):
             raise RuntimeError(f"{op}: weight is a constant of the loss (not differentiable); pass "
                                "weight.detach()")
-        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        w = weight.array if isinstance(weight, Tensor) else np.asarray(weight)
         try:
             w = array_module(x).broadcast_to(w, x.shape).astype(x.dtype)
         except ValueError:

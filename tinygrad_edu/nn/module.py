@@ -44,7 +44,7 @@ class Parameter(Tensor):
             raise RuntimeError(f"Parameter: only tensors of floating point dtype can require "
                                f"gradients, got {data.dtype}; pass requires_grad=False or a float "
                                "tensor")
-        self.data = data.data
+        self.array = data.array
         self._version_box = data._version_box  # the same memory, so the same version counter
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -54,14 +54,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor._wrap(self.data), self.requires_grad))
+        return (Parameter, (Tensor._wrap(self.array), self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        copied = Parameter(Tensor._wrap(self.data.copy()), self.requires_grad)
+        copied = Parameter(Tensor._wrap(self.array.copy()), self.requires_grad)
         if self.grad is not None:
-            copied.grad = Tensor._wrap(self.grad.data.copy())
+            copied.grad = Tensor._wrap(self.grad.array.copy())
         memo[id(self)] = copied
         return copied
 
@@ -398,7 +398,7 @@ class Module:
                 param.grad = None
             else:
                 param.grad = param.grad.detach()
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
                 param.grad._version_box[0] += 1
 
     # ---- moving and converting -------------------------------------------------------------------
@@ -410,9 +410,9 @@ class Module:
                 for name, t in table.items():
                     if t is None:
                         continue
-                    t.data = convert(t.data)
+                    t.array = convert(t.array)
                     if t.grad is not None:
-                        t.grad = Tensor._wrap(convert(t.grad.data))
+                        t.grad = Tensor._wrap(convert(t.grad.array))
         return self
 
     def to(self, *args, **kwargs):
@@ -499,7 +499,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                array = value.data
+                array = value.array
             elif hasattr(value, "__cuda_array_interface__") or isinstance(value, np.ndarray):
                 array = value            # a NumPy or CuPy array as it is
             else:
@@ -517,9 +517,9 @@ class Module:
                 dest = own[key]
                 array = to_device(array, dest.device)
                 if assign:
-                    dest.data = array.astype(dest.dtype, copy=True)
+                    dest.array = array.astype(dest.dtype, copy=True)
                 else:
-                    dest.data[...] = array
+                    dest.array[...] = array
                 dest._version_box[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -82,7 +82,7 @@ class Normalize(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         dims = ctx.dims
         if not grad_mode.is_grad_enabled():   # the usual case: no graph of the backward
-            grads = _normalize_grads(g.data, x.data, None if w is None else w.data, ctx.mean,
+            grads = _normalize_grads(g.array, x.array, None if w is None else w.array, ctx.mean,
                                      ctx.rstd, dims, need_x, need_w, need_b and ctx.b_shape)
             return tuple(None if a is None else Tensor._wrap(a) for a in grads)
         # create_graph: the same formula in Tensor ops, with μ and r recomputed from x so that
@@ -183,7 +183,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
             raise NormError(f"{op}: running_mean and running_var must be given in evaluation mode "
                             "(training=False)")
         return _batch_norm_eval(input, running_mean, running_var, w, b, bshape, eps)
-    count = input.data.size // max(channels, 1)
+    count = input.array.size // max(channels, 1)
     if count == 1:
         raise NormError(f"{op}: expected more than 1 value per channel when training, got input "
                         f"of shape {tuple(input.shape)}")
@@ -200,7 +200,7 @@ def _blend_(running, value, momentum):
     """running ← (1 − momentum)·running + momentum·value, in place and outside the graph."""
     if running is None:
         return
-    running.data[...] = (1 - momentum) * running.data + momentum * value.astype(running.dtype)
+    running.array[...] = (1 - momentum) * running.array + momentum * value.astype(running.dtype)
     running._version_box[0] += 1
 
 
@@ -208,9 +208,9 @@ def _batch_norm_eval(x, running_mean, running_var, w, b, bshape, eps):
     """y = x · scale + shift with scale = γ/√(running_var + ε), shift = β − running_mean · scale:
     an affine map of x (the statistics are constants), written in Tensor ops so autograd
     differentiates it to any order."""
-    xp = array_module(x.data)
-    rstd = Tensor._wrap((1.0 / xp.sqrt(running_var.data + eps)).astype(x.dtype).reshape(bshape))
-    mean = Tensor._wrap(running_mean.data.astype(x.dtype).reshape(bshape))
+    xp = array_module(x.array)
+    rstd = Tensor._wrap((1.0 / xp.sqrt(running_var.array + eps)).astype(x.dtype).reshape(bshape))
+    mean = Tensor._wrap(running_mean.array.astype(x.dtype).reshape(bshape))
     scale = rstd if w is None else w * rstd
     shift = -mean * scale
     if b is not None:
@@ -255,7 +255,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
                         f"({channels}) to be divisible by num_groups={num_groups}")
     _check_param(op, "weight", weight, (channels,))
     _check_param(op, "bias", bias, (channels,))
-    if input.data.size == 1:   # PyTorch's rule: one value in all is not a distribution
+    if input.array.size == 1:   # PyTorch's rule: one value in all is not a distribution
         raise NormError(f"{op}: expected more than 1 value per channel when training, got input "
                         f"of shape {tuple(input.shape)}")
     rest = int(np.prod(input.shape[2:], dtype=np.int64))

@@ -345,7 +345,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     if divisor_override is not None and divisor_override == 0:
         raise PoolError(f"{op}: divisor_override must be non-zero")
     geom = pool_geometry(op, x.shape, kernel_size, stride, padding, 1, ceil_mode)
-    divisor = _avg_divisor(geom, count_include_pad, divisor_override, array_module(x.data), x.dtype)
+    divisor = _avg_divisor(geom, count_include_pad, divisor_override, array_module(x.array), x.dtype)
     out = AvgPool2d.apply(x, geom=geom, divisor=divisor)
     return out.squeeze(0) if unbatched else out
 
@@ -381,7 +381,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     if 0 in x.shape[2:]:
         raise PoolError(f"{op}: expected an input with non-zero spatial size, got shape "
                         f"{tuple(input.shape)}")
-    xp = array_module(x.data)
+    xp = array_module(x.array)
     rows = Tensor._wrap(xp.asarray(adaptive_pool_matrix(x.shape[2], size[0], x.dtype)))
     cols = Tensor._wrap(xp.asarray(adaptive_pool_matrix(x.shape[3], size[1], x.dtype).T))
     out = rows @ x @ cols if size != tuple(x.shape[2:]) else x * 1

@@ -55,7 +55,7 @@ def sinusoidal_table(max_len, dim):
 
 def _check_positions(who, positions, max_len):
     """Integer ids within 0..max_len-1, else an error that says the sequence is too long."""
-    ids = positions.data if isinstance(positions, Tensor) else np.asarray(positions)
+    ids = positions.array if isinstance(positions, Tensor) else np.asarray(positions)
     if ids.dtype.kind not in "iu":
         raise OpTypeError(f"{who}: expects integer position ids (e.g. tg.arange(seq_len)), got dtype "
                           f"{ids.dtype} and shape {tuple(ids.shape)}")

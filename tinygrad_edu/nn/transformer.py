@@ -47,7 +47,7 @@ def generate_square_subsequent_mask(sz, dtype=None, device=None):
     positions 0..i).  PyTorch: ``nn.Transformer.generate_square_subsequent_mask``."""
     blocked = np.triu(np.ones((sz, sz), dtype=bool), k=1)
     mask = creation.zeros(sz, sz, dtype=dtype, device=device)
-    mask.data[array_module(mask.data).asarray(blocked)] = -np.inf
+    mask.array[array_module(mask.array).asarray(blocked)] = -np.inf
     return mask
 
 
@@ -202,7 +202,7 @@ class MultiheadAttention(Module):
         """attn_mask (True = blocked, or float) and key_padding_mask (True = padding, or float) as one
         mask for ``scaled_dot_product_attention``: a bool mask (True = may attend) when both are bool,
         else a float mask (0 / -inf for the bool ones, summed).  Shape: broadcastable to (N, H, L, S)."""
-        xp = array_module(query.data)
+        xp = array_module(query.array)
         if attn_mask is None and is_causal:
             attn_mask = Tensor._wrap(xp.asarray(_causal_blocked(L, S)))     # True above the diagonal
         masks = []
@@ -215,12 +215,12 @@ class MultiheadAttention(Module):
         if not masks:
             return None
         if all(m.dtype == np.bool_ for m in masks):
-            blocked = masks[0].data if len(masks) == 1 else masks[0].data | masks[1].data
+            blocked = masks[0].array if len(masks) == 1 else masks[0].array | masks[1].array
             return Tensor._wrap(~blocked)
         total = None
         for m in masks:
             if m.dtype == np.bool_:
-                m = Tensor._wrap(xp.where(m.data, -np.inf, 0.0).astype(query.dtype))
+                m = Tensor._wrap(xp.where(m.array, -np.inf, 0.0).astype(query.dtype))
             total = m if total is None else total + m
         return total
 

@@ -35,16 +35,16 @@ def operands(a, b):
         b = _number_or_tensor(b, a)
         b_is = isinstance(b, Tensor)
     if a_is and b_is:
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a.array.dtype, b.array.dtype
         if da != db:
             if da.kind == "f" and db.kind in "biu":
                 b = b.to(da)
             elif db.kind == "f" and da.kind in "biu":
                 a = a.to(db)
     elif a_is:
-        if isinstance(b, float) and a.data.dtype.kind in "biu":
+        if isinstance(b, float) and a.array.dtype.kind in "biu":
             a = a.to(_dt.get_default_dtype())
-    elif isinstance(a, float) and b.data.dtype.kind in "biu":
+    elif isinstance(a, float) and b.array.dtype.kind in "biu":
         b = b.to(_dt.get_default_dtype())
     return a, b
 
@@ -64,7 +64,7 @@ def _number_or_tensor(x, partner):
 
 def as_array(x):
     """The array (or Python number) inside ``x``."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class Pow(Function):
                 ga = g * b * a ** (b - 1)
         if need_b:
             if isinstance(a, Tensor):
-                log_a = where((a.data == 0), 0.0, log(a))
+                log_a = where((a.array == 0), 0.0, log(a))
             else:
                 log_a = math.log(a) if a > 0 else (float("nan") if a < 0 else 0.0)
             gb = g * y * log_a
@@ -356,7 +356,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return ReluBackward.apply(g, y=y.data)
+        return ReluBackward.apply(g, y=y.array)
 
 
 class ReluBackward(Function):
@@ -394,7 +394,7 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return where(x.data > 0, g, g * ctx.slope)
+        return where(x.array > 0, g, g * ctx.slope)
 
 
 class Elu(Function):
@@ -411,7 +411,7 @@ class Elu(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return where(x.data > 0, g, g * (y + ctx.alpha))
+        return where(x.array > 0, g, g * (y + ctx.alpha))
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -482,7 +482,7 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return where(x.data * ctx.beta > ctx.threshold, g, g * sigmoid(x * ctx.beta))
+        return where(x.array * ctx.beta > ctx.threshold, g, g * sigmoid(x * ctx.beta))
 
 
 class Abs(Function):
@@ -496,7 +496,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * array_module(x.data).sign(x.data)
+        return g * array_module(x.array).sign(x.array)
 
 
 class Sign(Function):
@@ -527,9 +527,9 @@ class Clamp(Function):
         x, = ctx.saved_tensors
         inside = np.True_
         if ctx.lo is not None:
-            inside = x.data >= ctx.lo
+            inside = x.array >= ctx.lo
         if ctx.hi is not None:
-            inside = inside & (x.data <= ctx.hi)
+            inside = inside & (x.array <= ctx.hi)
         return where(inside, g, 0.0)
 
 
@@ -544,7 +544,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        share = _share(a.data > b.data, a.data == b.data, g.dtype)
+        share = _share(a.array > b.array, a.array == b.array, g.dtype)
         return g * share, g * (1.0 - share)
 
 
@@ -559,7 +559,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        share = _share(a.data < b.data, a.data == b.data, g.dtype)
+        share = _share(a.array < b.array, a.array == b.array, g.dtype)
         return g * share, g * (1.0 - share)
 
 
@@ -724,7 +724,7 @@ def masked_fill(x, mask, value):
                              f"{tuple(value.shape)}")
         fill = value.to(x.dtype)
     else:
-        fill = Tensor._wrap(array_module(x.data).asarray(value, dtype=x.dtype))
+        fill = Tensor._wrap(array_module(x.array).asarray(value, dtype=x.dtype))
     return Where.apply(mask, fill, x)
 
 
@@ -769,7 +769,7 @@ def compare(name, a, b):
 
 
 def logical_not(x):
-    data = x.data
+    data = x.array
     xp = array_module(data)
     return Tensor._wrap(xp.logical_not(data) if data.dtype == np.bool_ else xp.invert(data))
 

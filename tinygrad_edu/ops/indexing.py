@@ -68,7 +68,7 @@ def _normalize_index(x, index):
     out, advanced = [], False
     for item in index:
         if isinstance(item, Tensor):
-            item = item.data
+            item = item.array
             if item.dtype.kind not in "biu":
                 raise IndexError(f"getitem: tensors used as indices must be integer or bool, got "
                                  f"dtype {item.dtype}")
@@ -98,7 +98,7 @@ def gather(x, dim, index):
     """``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0 (and likewise for other dims), as
     ``torch.gather``.  It is advanced indexing with ``index`` in the ``dim`` position and a
     plain ``arange`` everywhere else, so its gradient is the same scatter-add."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     d = normalize_dim("gather", dim, x.ndim)
@@ -120,7 +120,7 @@ def gather(x, dim, index):
 
 def one_hot(indices, num_classes=-1):
     """int64 tensor with a 1 in position ``indices[...]`` of a new last dim (no gradient)."""
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices.array if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be an integer tensor, got dtype {idx.dtype}")
     if num_classes == -1:

@@ -29,7 +29,7 @@ def _check_leaf(t, op):
 def _check_not_recorded_view(t, op):
     """A recorded in-place op is computed out of place; on a *view* that would leave the tensor it
     views unchanged (PyTorch rewrites the base's history instead).  Refuse rather than diverge."""
-    if t.grad_fn is not None and type(t.grad_fn).returns_view and t.data.base is not None:
+    if t.grad_fn is not None and type(t.grad_fn).returns_view and t.array.base is not None:
         raise RuntimeError(f"{op}: in-place change of a view ({t.grad_fn.name()}) while the graph is "
                            "being recorded is not supported; use the out-of-place op (e.g. "
                            "y = y * 2) or clone() the view first")
@@ -43,36 +43,36 @@ def apply_inplace(t, op, compute):
         raise RuntimeError(f"{op}: the result of shape {tuple(result.shape)} can't be written into a "
                            f"tensor of shape {tuple(t.shape)} (it would have to broadcast)")
     if result.dtype != t.dtype:
-        xp = array_module(t.data)
+        xp = array_module(t.array)
         if not xp.can_cast(result.dtype, t.dtype, casting="same_kind"):
             raise RuntimeError(f"{op}: the result type {result.dtype} can't be cast to the tensor's "
                                f"dtype {t.dtype}")
         result = result.to(t.dtype)
     if result.grad_fn is not None:
         _check_not_recorded_view(t, op)
-        t.data = result.data
+        t.array = result.array
         t.grad_fn, t.requires_grad = result.grad_fn, True
         t._version_box = [t._version_box[0] + 1]
         return t
-    _write(t, result.data, op)
+    _write(t, result.array, op)
     return t
 
 
 def _write(t, values, op, index=Ellipsis):
-    if not t.data.flags.writeable:
+    if not t.array.flags.writeable:
         raise RuntimeError(f"{op}: the tensor is a read-only view (e.g. the result of expand); "
                            "call .clone() first and modify the copy")
-    t.data[index] = values
+    t.array[index] = values
     t._version_box[0] += 1
 
 
 def fill_(t, value):
     """Set every entry to ``value``."""
     if grad_mode.state.enabled and (t.requires_grad or getattr(value, "requires_grad", False)):
-        xp = array_module(t.data)
+        xp = array_module(t.array)
         return apply_inplace(t, "fill_", lambda a: a.masked_fill(Tensor._wrap(xp.ones(a.shape, bool)),
                                                                   value))
-    _write(t, value.data if isinstance(value, Tensor) else value, "fill_")
+    _write(t, value.array if isinstance(value, Tensor) else value, "fill_")
     return t
 
 
@@ -83,11 +83,11 @@ def copy_(t, src):
     if grad_mode.state.enabled and (t.requires_grad or src.requires_grad):
         return apply_inplace(t, "copy_", lambda a: src.to(a.dtype).expand(*a.shape) + a * 0.0)
     try:
-        array_module(t.data).broadcast_to(src.data, t.shape)
+        array_module(t.array).broadcast_to(src.array, t.shape)
     except ValueError:
         raise RuntimeError(f"copy_: source of shape {tuple(src.shape)} can't be broadcast to the "
                            f"destination's shape {tuple(t.shape)}") from None
-    _write(t, src.data.astype(t.dtype, copy=False), "copy_")
+    _write(t, src.array.astype(t.dtype, copy=False), "copy_")
     return t
 
 
@@ -100,11 +100,11 @@ def setitem(t, index, value):
         _check_not_recorded_view(t, "setitem")
         v = value if isinstance(value, Tensor) else tensor(value, dtype=t.dtype)
         result = IndexPut.apply(t, v.to(t.dtype), index=norm_index, advanced=advanced)
-        t.data = result.data
+        t.array = result.array
         t.grad_fn, t.requires_grad = result.grad_fn, True
         t._version_box = [t._version_box[0] + 1]
         return
-    values = value.data if isinstance(value, Tensor) else value
+    values = value.array if isinstance(value, Tensor) else value
     try:
         _write(t, values, "setitem", norm_index)
     except (ValueError, IndexError) as exc:
@@ -125,7 +125,7 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, g):
         need_x, need_v = ctx.needs_input_grad
-        zero = Tensor._wrap(array_module(g.data).zeros((), g.dtype))
+        zero = Tensor._wrap(array_module(g.array).zeros((), g.dtype))
         gx = IndexPut.apply(g, zero, index=ctx.index, advanced=ctx.advanced) if need_x else None
         gv = GetItem.apply(g, index=ctx.index, advanced=ctx.advanced) if need_v else None
         return gx, gv

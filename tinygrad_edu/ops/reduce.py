@@ -77,12 +77,12 @@ class Prod(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         g_full = _grad_to_input_shape(g, ctx)
-        if not (x.data == 0).any():
+        if not (x.array == 0).any():
             return g_full * y.reshape(ctx.keep_shape) / x
         if grad_mode.state.enabled:
             raise RuntimeError("prod: double backward through a product containing zeros is not "
                                "supported")
-        return g_full * _product_of_others(x.data, ctx.dims)
+        return g_full * _product_of_others(x.array, ctx.dims)
 
 
 def _product_of_others(x, dims):
@@ -241,8 +241,8 @@ def _extreme_along(x, dim, keepdim, which):
     if x.ndim and x.shape[d] == 0:
         raise IndexError(f"{which}: cannot take the {which} of an empty dim {dim} "
                          f"(shape {tuple(x.shape)})")
-    xp = array_module(x.data)
-    idx = (xp.argmax if which == "max" else xp.argmin)(x.data, axis=d if x.ndim else None,
+    xp = array_module(x.array)
+    idx = (xp.argmax if which == "max" else xp.argmin)(x.array, axis=d if x.ndim else None,
                                                        keepdims=True)
     values = gather(x, d, Tensor._wrap(idx)) if x.ndim else x
     indices = Tensor._wrap(idx.astype(np.int64))
@@ -262,14 +262,14 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def _arg(x, dim, keepdim, name):
-    xp = array_module(x.data)
+    xp = array_module(x.array)
     fn = getattr(xp, name)
     if dim is None:
-        out = fn(x.data)
+        out = fn(x.array)
         if keepdim:
             out = xp.asarray(out).reshape((1,) * x.ndim)
     else:
-        out = fn(x.data, axis=normalize_dim(name, dim, x.ndim), keepdims=keepdim)
+        out = fn(x.array, axis=normalize_dim(name, dim, x.ndim), keepdims=keepdim)
     return Tensor._wrap(xp.asarray(out).astype(np.int64))
 
 
@@ -318,7 +318,7 @@ class StdFromVar(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        zero = y.data == 0
+        zero = y.array == 0
         safe = where(zero, 1.0, y)  # never divide by 0, even in a second derivative
         return where(zero, 0.0, g / (safe * 2.0))
 

@@ -197,9 +197,9 @@ def reshape(x, *shape):
         if s != -1:
             known *= s
     if shape.count(-1) > 1 or any(s < -1 for s in shape) or \
-            (-1 not in shape and known != x.data.size) or \
-            (-1 in shape and (known == 0 or x.data.size % known)):
-        raise RuntimeError(f"reshape: shape {shape} is invalid for input of size {x.data.size} "
+            (-1 not in shape and known != x.array.size) or \
+            (-1 in shape and (known == 0 or x.array.size % known)):
+        raise RuntimeError(f"reshape: shape {shape} is invalid for input of size {x.array.size} "
                            f"(shape {tuple(x.shape)})")
     return Reshape.apply(x, shape=shape)
 
@@ -285,7 +285,7 @@ def unflatten(x, dim, sizes):
 
 
 def contiguous(x):
-    if x.data.flags.c_contiguous:
+    if x.array.flags.c_contiguous:
         return x
     return Contiguous.apply(x)
 

@@ -47,7 +47,7 @@ class Adagrad(Optimizer):
                                       eps=eps, maximize=maximize))
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(self.state.setdefault(p, {}), p.data, group)
+                self._init_state(self.state.setdefault(p, {}), p.array, group)
 
     @staticmethod
     def _init_state(state, param, group):

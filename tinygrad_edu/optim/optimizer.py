@@ -10,7 +10,7 @@ and a per-parameter ``state`` (momentum buffers, Adam's moment estimates).  ``st
 every parameter that has a gradient and hands it to the subclass's ``update``, the one method
 an update rule writes.
 
-Updates are plain NumPy (or CuPy) arithmetic on ``p.data`` with ``p.grad.data``: in place, with
+Updates are plain NumPy (or CuPy) arithmetic on ``p.array`` with ``p.grad.array``: in place, with
 no graph recorded, exactly what ``with no_grad(): p -= lr * p.grad`` does but without building a
 Tensor per operation.  Because they change memory in place they bump the parameter's version
 counter, so a backward through a graph that saved the old value raises instead of silently
@@ -99,7 +99,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad = p.grad.detach()
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
                     p.grad._version_box[0] += 1
 
     def step(self, closure=None):
@@ -116,7 +116,7 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
-                self.update(p.data, p.grad.data, state, group)
+                self.update(p.array, p.grad.array, state, group)
                 p._version_box[0] += 1  # the memory of p changed in place
         return loss
 
@@ -190,7 +190,7 @@ def check_implementation_options(name, options):
 def _restore(name, value, param):
     """A saved state value as this optimizer keeps it: numbers stay numbers ('step'), arrays
     become arrays of the parameter's dtype on its device."""
-    array = value.data if isinstance(value, Tensor) else value
+    array = value.array if isinstance(value, Tensor) else value
     if name == "step":
         step = float(np.asarray(array))
         return int(step) if step.is_integer() else step

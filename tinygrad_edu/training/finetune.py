@@ -168,7 +168,7 @@ def evaluate(model, tokenizer, task, config, batch_size=64):
                         labels=from_numpy(labels))
             loss_sum += out.loss.item() * len(batch)
             n += len(batch)
-            predicted = out.logits.data.argmax(-1)
+            predicted = out.logits.array.argmax(-1)
             if task.kind == "sequence":
                 correct += int((predicted == labels).sum())
                 continue

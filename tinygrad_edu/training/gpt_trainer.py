@@ -223,7 +223,7 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
     model.eval()
     prompt = tensor(np.asarray([tokenizer.encode("\n")], np.int64))
     sample = model.generate(prompt, config.sample_tokens, temperature=0.8, top_k=200, generator=config.seed)
-    text = tokenizer.decode(sample.data[0].tolist())
+    text = tokenizer.decode(sample.array[0].tolist())
     with open(os.path.join(out_dir, "samples.txt"), "w") as f:
         f.write(text)
     log("sample:\n" + text)

@@ -124,12 +124,12 @@ def evaluate(model, x, y, batch_size=500, tta="none"):
             if tta == "none":
                 logits = model(from_numpy(images))
                 loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
-                predictions[start:start + batch_size] = logits.data.argmax(axis=1)
+                predictions[start:start + batch_size] = logits.array.argmax(axis=1)
                 continue
             probs = sum(F.softmax(model(from_numpy(view)), dim=1) * weight
                         for weight, view in tta_views(images, tta))
             loss_sum += F.nll_loss(probs.log(), target, reduction="sum").item()
-            predictions[start:start + batch_size] = probs.data.argmax(axis=1)
+            predictions[start:start + batch_size] = probs.array.argmax(axis=1)
     model.train(was_training)
     return float((predictions == y).mean()), loss_sum / max(len(x), 1), predictions
 

@@ -74,7 +74,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norm_type = float(norm_type)
     if not tensors:
         return Tensor._wrap(np.asarray(0.0, dtype=np.float32))
-    arrays = [t.data for t in tensors]
+    arrays = [t.array for t in tensors]
     first_device = device_of(arrays[0])
     dtype = np.result_type(*[a.dtype for a in arrays])
     norms = [to_device(_vector_norm(a, norm_type, "get_total_norm"), first_device).astype(dtype)
@@ -96,12 +96,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     clip_coef = max_norm / (total + 1e-6)
     xp = array_module(clip_coef)
     clip_coef_clamped = xp.minimum(clip_coef, 1.0)
     for g in grads:
-        g.data *= to_device(clip_coef_clamped, device_of(g.data)).astype(g.data.dtype)
+        g.array *= to_device(clip_coef_clamped, device_of(g.array)).astype(g.array.dtype)
         g._version_box[0] += 1
 
 
@@ -132,6 +132,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     for p in parameters:
         if p.grad is None:
             continue
-        g = p.grad.data
+        g = p.grad.array
         array_module(g).clip(g, -clip_value, clip_value, out=g)
         p.grad._version_box[0] += 1
