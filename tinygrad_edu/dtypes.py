@@ -69,3 +69,52 @@ def is_floating(dtype):
 
 def is_integer_or_bool(dtype):
     return dtype.kind in "biu"
+
+
+def _category(dtype):
+    return 0 if dtype == np.bool_ else (2 if dtype.kind in "fc" else 1)
+
+
+def promote_types(a, b):
+    """PyTorch's promotion of two dtypes: the wider one in the higher category (bool < integer <
+    float); a float meeting an integer keeps the float's width (int64 with float16 -> float16)."""
+    a, b = np.dtype(a), np.dtype(b)
+    ca, cb = _category(a), _category(b)
+    if ca == 2 and cb < 2:
+        return a
+    if cb == 2 and ca < 2:
+        return b
+    return np.promote_types(a, b)
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives ``a + b`` (and every binary op): operands of three priorities —
+    tensors with dims, 0-d tensors, Python numbers — are each promoted among themselves; a
+    lower-priority group only matters when its category (bool < integer < float) is higher, and
+    then Python floats count as the default float dtype.  So float32 + 0-d float64 is float32, but
+    int32 + 0-d float64 is float64 and int32 + 2.5 is float32."""
+    groups = [None, None, None]  # Python numbers, 0-d tensors, tensors with dims
+    for v in operands:
+        if hasattr(v, "array") or isinstance(v, np.ndarray):
+            arr = v.array if hasattr(v, "array") else v
+            prio, dtype = (2 if arr.ndim else 1), np.dtype(arr.dtype)
+        elif isinstance(v, (builtins.bool, np.bool_)):
+            prio, dtype = 0, bool
+        elif isinstance(v, (builtins.int, np.integer)):
+            prio, dtype = 0, int64
+        elif isinstance(v, (builtins.float, np.floating)):
+            prio, dtype = 0, _default_float
+        else:
+            raise TypeError(f"result_type: can't take the dtype of {type(v).__name__}")
+        groups[prio] = dtype if groups[prio] is None else promote_types(groups[prio], dtype)
+
+    def combine(higher, lower):
+        if higher is None:
+            return lower
+        if lower is None or _category(higher) == 2:
+            return higher
+        if higher == np.bool_ or _category(lower) == 2:
+            return promote_types(higher, lower)
+        return higher
+
+    return combine(groups[2], combine(groups[1], groups[0]))

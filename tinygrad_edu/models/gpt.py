@@ -85,11 +85,25 @@ class GPTConfig:
         """The config matching a Hugging Face ``GPT2Config`` (read by attribute name, so
         ``transformers`` is not imported): n_layer, n_head, n_embd, n_positions → block_size,
         vocab_size, resid_pdrop → dropout.  Only what this model computes is accepted:
-        ``activation_function`` "gelu_new" and LayerNorm eps 1e-5."""
+        ``activation_function`` "gelu_new" and LayerNorm eps 1e-5, attention scaled by
+        1/sqrt(head_size) only (no per-layer scaling, no reordered upcast).  ``hf_config`` may
+        also be a plain dict (``GPT2Config.to_dict()``)."""
+        if isinstance(hf_config, dict):
+            from types import SimpleNamespace
+            hf_config = SimpleNamespace(**hf_config)
         activation = getattr(hf_config, "activation_function", "gelu_new")
         if activation not in ("gelu_new", "gelu_pytorch_tanh"):
             raise ValueError(f"GPTConfig.from_hf_config: activation_function {activation!r} is not "
                              "supported; this GPT uses GPT-2's 'gelu_new' (tanh approximation)")
+        unsupported = {"scale_attn_weights": (True, "attention scores are always divided by "
+                                                    "sqrt(head_size)"),
+                       "scale_attn_by_inverse_layer_idx": (False, "no per-layer 1/(layer+1) scaling"),
+                       "reorder_and_upcast_attn": (False, "attention is not reordered/upcast")}
+        for name, (computed, what) in unsupported.items():
+            value = getattr(hf_config, name, computed)
+            if bool(value) != computed:
+                raise ValueError(f"GPTConfig.from_hf_config: {name}={value!r} is not supported; this "
+                                 f"GPT computes only {name}={computed} ({what})")
         eps = getattr(hf_config, "layer_norm_epsilon", 1e-5)
         if abs(eps - 1e-5) > 1e-12:
             raise ValueError(f"GPTConfig.from_hf_config: layer_norm_epsilon {eps} is not supported "

@@ -24,7 +24,8 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index=None, advanced=False):
         ctx.in_shape, ctx.index, ctx.advanced = x.shape, index, advanced
-        return x[index]
+        first, second = split_int_selects(index) if advanced else (index, None)
+        return x[index] if second is None else x[first][second]
 
     @staticmethod
     def backward(ctx, g):
@@ -40,7 +41,11 @@ class IndexAdd(Function):
         xp = array_module(g)
         out = xp.zeros(shape, dtype=g.dtype)
         if advanced:
-            scatter_add(out, index, g)
+            first, second = split_int_selects(index)
+            if second is None:
+                scatter_add(out, index, g)
+            else:
+                scatter_add(out[first], second, g)  # out[first] is a view: the adds land in out
         else:
             out[index] = g  # a basic index never names an entry twice
         return out
@@ -87,6 +92,46 @@ def _normalize_index(x, index):
                              "use ints, slices, None, ..., integer or bool tensors")
         out.append(item)
     return tuple(out), advanced
+
+
+def _is_int(item):
+    """A plain int, or a 0-d integer tensor (PyTorch treats both as a select)."""
+    if hasattr(item, "dtype") and getattr(item, "ndim", None) == 0:
+        return item.dtype.kind in "iu"
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def split_int_selects(index):
+    """PyTorch applies the plain ints of an index first, as ``select``s, so they never count as
+    advanced indices (NumPy counts them, which moves the advanced dims to the front in
+    ``x[1, :, idx]``).  Returns (first, second) with ``x[index] == x[first][second]`` in
+    PyTorch's sense; ``second`` is None when there is nothing to split."""
+    if not any(_is_int(it) for it in index) or \
+            not any(hasattr(it, "dtype") and it.ndim > 0 for it in index):
+        return index, None   # no ints, or no advanced index for them to be reordered against
+    first, second = [], []
+    for item in index:
+        if item is Ellipsis:
+            first.append(item)
+            second.append(item)
+        elif _is_int(item):
+            first.append(int(item))
+        elif item is None or isinstance(item, (bool, np.bool_)):
+            second.append(item)   # adds a dim, consumes none
+        else:
+            ndim = item.ndim if hasattr(item, "dtype") and item.dtype == np.bool_ else 1
+            first.extend([slice(None)] * ndim)
+            second.append(item)
+    return tuple(first), tuple(second)
+
+
+def assign(arr, index, advanced, values):
+    """``arr[index] = values`` with PyTorch's index order (see ``split_int_selects``)."""
+    first, second = split_int_selects(index) if advanced else (index, None)
+    if second is None:
+        arr[index] = values
+    else:
+        arr[first][second] = values  # arr[first] is a view (basic indexing)
 
 
 def getitem(x, index):

@@ -58,11 +58,11 @@ def apply_inplace(t, op, compute):
     return t
 
 
-def _write(t, values, op, index=Ellipsis):
+def _write(t, values, op, index=Ellipsis, advanced=False):
     if not t.array.flags.writeable:
         raise RuntimeError(f"{op}: the tensor is a read-only view (e.g. the result of expand); "
                            "call .clone() first and modify the copy")
-    t.array[index] = values
+    assign(t.array, index, advanced, values)
     t._version_box[0] += 1
 
 
@@ -106,7 +106,7 @@ def setitem(t, index, value):
         return
     values = value.array if isinstance(value, Tensor) else value
     try:
-        _write(t, values, "setitem", norm_index)
+        _write(t, values, "setitem", norm_index, advanced)
     except (ValueError, IndexError) as exc:
         raise type(exc)(f"setitem: can't assign a value of shape {getattr(values, 'shape', ())} to "
                         f"index {index!r} of a tensor of shape {tuple(t.shape)}: {exc}") from None
@@ -119,7 +119,7 @@ class IndexPut(Function):
     def forward(ctx, x, v, index=None, advanced=False):
         ctx.index, ctx.advanced = index, advanced
         out = x.copy()
-        out[index] = v
+        assign(out, index, advanced, v)
         return out
 
     @staticmethod
@@ -133,4 +133,4 @@ class IndexPut(Function):
 
 from ..tensor import Tensor  # noqa: E402
 from ..creation import tensor  # noqa: E402
-from .indexing import GetItem, _normalize_index  # noqa: E402
+from .indexing import GetItem, _normalize_index, assign  # noqa: E402

@@ -382,5 +382,8 @@ def repeat(x, *sizes):
 
 
 def flip(x, *dims):
-    dims = normalize_dims("flip", _sizes(dims), x.ndim)
+    dims = _sizes(dims)
+    if len(dims) == 0:  # torch: flip(()) reverses no dim (unlike sum's "() means all dims")
+        return Flip.apply(x, dims=())
+    dims = normalize_dims("flip", dims, x.ndim)
     return Flip.apply(x, dims=dims)
