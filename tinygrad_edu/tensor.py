@@ -105,6 +105,187 @@ class Tensor:
         """How many in-place changes this tensor's memory has seen (checked by backward)."""
         return self._version_box[0]
 
+    # ---- sorting and scans (ops/sorting.py, ops/scan.py) ----------------------------------------
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _sort.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _sort.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return _sort.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return _sort.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _sort.mode(self, dim, keepdim)
+
+    def cumprod(self, dim, dtype=None):
+        return _scan.cumprod(self, dim, dtype)
+
+    def cummax(self, dim):
+        return _scan.cummax(self, dim)
+
+    def cummin(self, dim):
+        return _scan.cummin(self, dim)
+
+    def logcumsumexp(self, dim):
+        return _scan.logcumsumexp(self, dim)
+
+    # ---- layout and selection (ops/layout.py, ops/selection.py) ---------------------------------
+    def roll(self, shifts, dims=None):
+        return _layout.roll(self, shifts, dims)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _layout.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return _layout.diag(self, diagonal)
+
+    def unfold(self, dimension, size, step):
+        return _layout.unfold(self, dimension, size, step)
+
+    def repeat_interleave(self, repeats, dim=None, output_size=None):
+        return _layout.repeat_interleave(self, repeats, dim, output_size)
+
+    def index_select(self, dim, index):
+        return _select.index_select(self, dim, index)
+
+    def masked_select(self, mask):
+        return _select.masked_select(self, mask)
+
+    def nonzero(self, as_tuple=False):
+        return _select.nonzero(self, as_tuple)
+
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        return _scatter.scatter(self, dim, index, src, value, reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _scatter.scatter_add(self, dim, index, src)
+
+    def index_add(self, dim, index, source, alpha=1):
+        return _scatter.index_add(self, dim, index, source, alpha)
+
+    def scatter_reduce(self, dim, index, src, reduce, include_self=True):
+        return _scatter.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    # ---- bitwise ops (torch semantics: integer dtypes kept, logical on bool) ----------------
+    def bitwise_and(self, other):
+        return _ew.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return _ew.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _ew.bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        return _ew.bitwise_not(self)
+
+    def bitwise_left_shift(self, other):
+        return _ew.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other):
+        return _ew.bitwise_right_shift(self, other)
+
+    def __rand__(self, other):
+        return _ew.bitwise_and(other, self)
+
+    def __ror__(self, other):
+        return _ew.bitwise_or(other, self)
+
+    def __rxor__(self, other):
+        return _ew.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return _ew.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _ew.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _ew.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _ew.bitwise_right_shift(other, self)
+
+    # ---- rounding, integer-style division, trig (ops/rounding.py, ops/trig.py) ------------------
+    def __rfloordiv__(self, other):
+        return _round.floor_divide(other, self)
+
+    def __rmod__(self, other):
+        return _round.remainder(other, self)
+
+    def divide(self, other, *, rounding_mode=None):
+        return _round.div(self, other, rounding_mode=rounding_mode)
+
+    def floor_divide(self, other): return _round.floor_divide(self, other)    # noqa: E704
+    def fmod(self, other): return _round.fmod(self, other)                    # noqa: E704
+    def remainder(self, other): return _round.remainder(self, other)          # noqa: E704
+    def trunc(self): return _round.trunc(self)                                # noqa: E704
+    def fix(self): return _round.trunc(self)                                  # noqa: E704
+    def floor(self): return _round.floor(self)                                # noqa: E704
+    def ceil(self): return _round.ceil(self)                                  # noqa: E704
+    def round(self, decimals=0): return _round.round(self, decimals=decimals)  # noqa: E704
+    def frac(self): return _round.frac(self)                                  # noqa: E704
+    def tan(self): return _trig.tan(self)                                     # noqa: E704
+    def asin(self): return _trig.asin(self)                                   # noqa: E704
+    def acos(self): return _trig.acos(self)                                   # noqa: E704
+    def atan(self): return _trig.atan(self)                                   # noqa: E704
+    def atan2(self, other): return _trig.atan2(self, other)                   # noqa: E704
+    def sinh(self): return _trig.sinh(self)                                   # noqa: E704
+    def cosh(self): return _trig.cosh(self)                                   # noqa: E704
+    def asinh(self): return _trig.asinh(self)                                 # noqa: E704
+    def acosh(self): return _trig.acosh(self)                                 # noqa: E704
+    def atanh(self): return _trig.atanh(self)                                 # noqa: E704
+    def exp2(self): return _trig.exp2(self)                                   # noqa: E704
+    def expm1(self): return _trig.expm1(self)                                 # noqa: E704
+    def log2(self): return _trig.log2(self)                                   # noqa: E704
+    def log10(self): return _trig.log10(self)                                 # noqa: E704
+    def square(self): return _trig.square(self)                               # noqa: E704
+    def reciprocal(self): return _trig.reciprocal(self)                       # noqa: E704
+    arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    # ---- gradient hooks (autograd/hooks.py) -----------------------------------------------------
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when dL/d(this tensor) is complete; a non-None return replaces the
+        gradient (it is what flows on and what accumulates in ``.grad``). Returns a handle whose
+        ``remove()`` unregisters the hook."""
+        from .autograd.hooks import register_tensor_hook
+        return register_tensor_hook(self, hook)
+
+    # ---- random sampling (random.py) -------------------------------------------------------------
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .random import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        from .random import bernoulli
+        return bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        from .random import bernoulli_
+        return bernoulli_(self, p, generator=generator)
+
+    # ---- function forms and composed ops (tinygrad_edu/ops/functions.py) --------------------
+    def lerp(self, end, weight): return _functions.lerp(self, end, weight)               # noqa: E704
+    def logaddexp(self, other): return _functions.logaddexp(self, other)                 # noqa: E704
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):                  # noqa: E301
+        return _functions.isclose(self, other, rtol, atol, equal_nan)
+    def logical_and(self, other): return _functions.logical_and(self, other)             # noqa: E301,E704
+    def logical_or(self, other): return _functions.logical_or(self, other)               # noqa: E704
+    def logical_xor(self, other): return _functions.logical_xor(self, other)             # noqa: E704
+    def logical_not(self): return _functions.logical_not(self)                           # noqa: E704
+    def type(self, dtype=None): return _functions.type(self, dtype)                      # noqa: A003,E704
+
     # ---- leaving the graph / converting -------------------------------------------------------
     def numpy(self):
         """The data as a NumPy array (shared memory on the CPU, like PyTorch)."""
@@ -308,8 +489,8 @@ class Tensor:
     def mul(self, other):
         return self * other
 
-    def div(self, other):
-        return self / other
+    def div(self, other, *, rounding_mode=None):
+        return _round.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
         return self ** exponent
@@ -356,10 +537,10 @@ class Tensor:
         return _ew.logical_not(self)
 
     def __floordiv__(self, other):
-        return _ew.compare("floordiv", self, other)
+        return _round.floor_divide(self, other)
 
     def __mod__(self, other):
-        return _ew.compare("mod", self, other)
+        return _round.remainder(self, other)
 
     def equal(self, other):
         return bool(self.shape == other.shape and (self == other).all().item())
@@ -600,3 +781,14 @@ from .creation import tensor  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .ops import elementwise as _ew, matmul as _mm, indexing as _ix, inplace as _inplace  # noqa: E402
 from .ops import reduce as _red, shape as _sh  # noqa: E402
+from .ops import sorting as _sort, scan as _scan  # noqa: E402
+from .ops import layout as _layout, selection as _select  # noqa: E402
+from .ops import scatter as _scatter  # noqa: E402
+from .ops import rounding as _round, trig as _trig  # noqa: E402
+
+# PyTorch's reductions also take NumPy's ``axis=`` for ``dim=`` (x.sum(axis=0)); resolved by one helper
+for _name in ("sum", "mean", "std", "var", "max", "min", "all", "any", "prod", "amax", "amin",
+              "argmax", "argmin"):
+    setattr(Tensor, _name, _red.accepts_axis(getattr(Tensor, _name)))
+del _name
+from .ops import functions as _functions  # noqa: E402

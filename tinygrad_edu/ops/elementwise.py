@@ -36,11 +36,10 @@ def operands(a, b):
         b_is = isinstance(b, Tensor)
     if a_is and b_is:
         da, db = a.array.dtype, b.array.dtype
-        if da != db:
-            if da.kind == "f" and db.kind in "biu":
-                b = b.to(da)
-            elif db.kind == "f" and da.kind in "biu":
-                a = a.to(db)
+        if da != db:  # PyTorch's rule (0-d tensors only decide the category), see dtypes.result_type
+            target = _dt.result_type(a, b)
+            a = a if da == target else a.to(target)
+            b = b if db == target else b.to(target)
     elif a_is:
         if isinstance(b, float) and a.array.dtype.kind in "biu":
             a = a.to(_dt.get_default_dtype())
@@ -138,14 +137,24 @@ def _both_integer(a, b):
 
 
 class Pow(Function):
-    """y = a ** b.   dL/da = g * b * a^(b-1),  dL/db = g * y * ln(a)   (taken as 0 where a = 0)."""
+    """y = a ** b.   dL/da = g * b * a^(b-1),  dL/db = g * y * ln(a).
+
+    The corner cases follow PyTorch: dL/da is 0 wherever b = 0 (so ``x ** 0`` has gradient 0 even
+    at x = 0 or ±inf, where b * a^(b-1) would be 0 * inf = nan), and dL/db is 0 wherever a = 0 and
+    b >= 0 (0 ** b is flat there), while a = 0 with b < 0 keeps the true limit y * ln(0) = -inf.
+    An integer tensor raised to a negative integer power raises, as PyTorch."""
 
     @staticmethod
     def forward(ctx, a, b):
+        if _int_to_negative_int(a, b):
+            raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
         if isinstance(b, (int, float)) and b == 3 and hasattr(a, "dtype"):
             y = a * a * a      # NumPy's power(x, 3) calls libm's pow per element: ~100x slower than this
+        elif isinstance(b, (int, float)) and b in (0.5, -0.5) and hasattr(a, "dtype"):
+            root = array_module(a).sqrt(a)   # PyTorch's own fast path: sqrt / rsqrt (so -0 ** 0.5 = -0)
+            y = root if b > 0 else (1.0 / root).astype(root.dtype)
         else:
-            y = a ** b
+            y = _pow_at_negative_inf(a, b, a ** b)
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -155,17 +164,46 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
-            if isinstance(b, (int, float)) and b == 0:
-                ga = g * 0.0
+            if isinstance(b, Tensor):
+                ga = where(b.array == 0, 0.0, g * b * a ** (b - 1))
+            elif b == 0:
+                ga = g * 0.0 if not isinstance(a, Tensor) else where(True, 0.0, g)
             else:
                 ga = g * b * a ** (b - 1)
         if need_b:
             if isinstance(a, Tensor):
-                log_a = where((a.array == 0), 0.0, log(a))
+                flat = (a.array == 0) & (as_array(b) >= 0) if isinstance(b, Tensor) else \
+                    (a.array == 0) & (b >= 0)
+                gb = where(flat, 0.0, g * y * log(a))
             else:
-                log_a = math.log(a) if a > 0 else (float("nan") if a < 0 else 0.0)
-            gb = g * y * log_a
+                log_a = math.log(a) if a > 0 else (float("nan") if a < 0 else float("-inf"))
+                if a == 0:
+                    gb = where(b.array >= 0, 0.0, g * y * log_a)
+                else:
+                    gb = g * y * log_a
         return ga, gb
+
+
+def _pow_at_negative_inf(a, b, y):
+    """NumPy gives nan for (-inf) ** b with a non-integer b; IEEE pow (and PyTorch) give +inf for
+    b > 0 and +0 for b < 0.  Patch those entries."""
+    if getattr(a, "dtype", None) is None or a.dtype.kind != "f":
+        return y
+    xp = array_module(a)
+    b_arr = xp.asarray(b)
+    if b_arr.dtype.kind != "f" or not bool(xp.isneginf(a).any()):
+        return y
+    fix = xp.isneginf(a) & xp.isfinite(b_arr) & (b_arr != xp.floor(b_arr))
+    return xp.where(fix, xp.where(b_arr > 0, xp.inf, 0.0).astype(y.dtype), y).astype(y.dtype)
+
+
+def _int_to_negative_int(a, b):
+    def is_int(v):
+        dtype = getattr(v, "dtype", None)
+        return dtype.kind in "biu" if dtype is not None else isinstance(v, int)
+    if not (is_int(a) and is_int(b)) or not (hasattr(a, "dtype") or hasattr(b, "dtype")):
+        return False
+    return bool((np.asarray(b.get() if hasattr(b, "get") else b) < 0).any())
 
 
 class Neg(Function):
@@ -748,19 +786,18 @@ def _require_2d(op, x):
 # ---------------------------------------------------------------------------------------------
 _COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
             "eq": np.equal, "ne": np.not_equal, "and": np.logical_and, "or": np.logical_or,
-            "xor": np.logical_xor, "floordiv": np.floor_divide, "mod": np.mod}
+            "xor": np.logical_xor}  # // and % live in ops/rounding.py
 
 
 def compare(name, a, b):
     """``a < b`` and friends: a boolean tensor, outside the graph."""
+    if name in ("and", "or", "xor"):  # bitwise, integer dtypes kept (see bitwise_and)
+        return {"and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor}[name](a, b)
     a, b = as_array(a), as_array(b)
     if isinstance(b, (list, tuple)):
         b = np.asarray(b)
     xp = array_module(a if hasattr(a, "dtype") else b)
-    if name in ("and", "or", "xor") and getattr(a, "dtype", None) == np.bool_:
-        fn = getattr(xp, "logical_" + name)
-    else:
-        fn = getattr(xp, _COMPARE[name].__name__)
+    fn = getattr(xp, _COMPARE[name].__name__)
     try:
         return Tensor._wrap(fn(a, b))
     except ValueError as exc:
@@ -769,6 +806,103 @@ def compare(name, a, b):
 
 
 def logical_not(x):
+    """``~x``: logical not on a bool tensor, bitwise not (two's complement) on an integer one."""
+    return bitwise_not(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bitwise ops on bool and integer tensors (no gradient: the results are integers)
+# ---------------------------------------------------------------------------------------------
+def _bitwise_operand_dtype(name, v):
+    """(priority, dtype) of one operand for torch's promotion: an n-d tensor decides the width
+    before a 0-d tensor, which decides before a Python number (bool < int is the category)."""
+    if isinstance(v, Tensor):
+        dtype = v.array.dtype
+        prio = 2 if v.ndim else 1
+    elif isinstance(v, (bool, np.bool_)):
+        dtype, prio = np.dtype(np.bool_), 0
+    elif isinstance(v, (int, np.integer)):
+        dtype, prio = np.dtype(np.int64), 0
+    else:
+        dtype, prio = np.asarray(v).dtype, 0
+    if not (dtype == np.bool_ or np.issubdtype(dtype, np.integer)):
+        raise NotImplementedError(f"{name}: needs bool or integer operands, got dtype {dtype}")
+    return prio, dtype
+
+
+def _bitwise_result_dtype(name, a, b):
+    (pa, da), (pb, db) = _bitwise_operand_dtype(name, a), _bitwise_operand_dtype(name, b)
+    ca, cb = da != np.bool_, db != np.bool_          # category: False = bool, True = integer
+    if ca != cb:                                     # the higher category wins, whatever its width
+        return da if ca else db
+    if pa != pb:                                     # same category: the higher-priority operand
+        return da if pa > pb else db
+    return np.promote_types(da, db)
+
+
+def _bitwise_binary(name, fn, a, b):
+    dtype = _bitwise_result_dtype(name, a, b)
+    ref = a if isinstance(a, Tensor) else b
+    xp = array_module(ref.array)
+    # Python ints wrap into the result dtype (torch: ``int8_tensor & 0x1337`` keeps int8)
+    x = xp.asarray(as_array(a)).astype(np.int64).astype(dtype)
+    y = xp.asarray(as_array(b)).astype(np.int64).astype(dtype)
+    try:
+        return Tensor._wrap(fn(xp, x, y, dtype))
+    except ValueError as exc:
+        raise ValueError(f"{name}: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be "
+                         f"broadcast together ({exc})") from None
+
+
+def _shift(xp, x, y, dtype, left):
+    """Shift in int64 and wrap into ``dtype``; a shift by >= the bit width (or a negative shift)
+    gives 0 for ``<<`` and the sign fill for ``>>``, as torch."""
+    bits = dtype.itemsize * 8
+    y64 = y.astype(np.int64)
+    out_of_range = (y64 < 0) | (y64 >= bits)
+    safe = xp.where(out_of_range, 0, y64)
+    x64 = x.astype(np.int64) if dtype != np.uint64 else x
+    if left:
+        r = xp.left_shift(x64, safe.astype(x64.dtype)).astype(dtype)
+        return xp.where(out_of_range, xp.zeros((), dtype), r)
+    r = xp.right_shift(x64, safe.astype(x64.dtype)).astype(dtype)
+    fill = xp.where(x < 0, xp.asarray(-1).astype(dtype), xp.zeros((), dtype)) if \
+        np.issubdtype(dtype, np.signedinteger) else xp.zeros((), dtype)
+    return xp.where(out_of_range, fill, r)
+
+
+def bitwise_and(a, b):
+    """``a & b`` bit by bit (logical and for bools); integer dtypes are kept (torch promotion)."""
+    return _bitwise_binary("bitwise_and", lambda xp, x, y, dt: xp.bitwise_and(x, y), a, b)
+
+
+def bitwise_or(a, b):
+    """``a | b`` bit by bit (logical or for bools)."""
+    return _bitwise_binary("bitwise_or", lambda xp, x, y, dt: xp.bitwise_or(x, y), a, b)
+
+
+def bitwise_xor(a, b):
+    """``a ^ b`` bit by bit (logical xor for bools)."""
+    return _bitwise_binary("bitwise_xor", lambda xp, x, y, dt: xp.bitwise_xor(x, y), a, b)
+
+
+def bitwise_left_shift(a, b):
+    """``a << b`` = a·2**b, wrapped to the result's integer width."""
+    if _bitwise_result_dtype("bitwise_left_shift", a, b) == np.bool_:
+        raise NotImplementedError("bitwise_left_shift: not implemented for bool tensors")
+    return _bitwise_binary("bitwise_left_shift", lambda xp, x, y, dt: _shift(xp, x, y, dt, True), a, b)
+
+
+def bitwise_right_shift(a, b):
+    """``a >> b`` = floor(a / 2**b) (arithmetic shift: negative numbers stay negative)."""
+    if _bitwise_result_dtype("bitwise_right_shift", a, b) == np.bool_:
+        raise NotImplementedError("bitwise_right_shift: not implemented for bool tensors")
+    return _bitwise_binary("bitwise_right_shift", lambda xp, x, y, dt: _shift(xp, x, y, dt, False), a, b)
+
+
+def bitwise_not(x):
+    """``~x``: flips every bit, so ``~n = -n - 1`` for signed integers; logical not for bools."""
+    _bitwise_operand_dtype("bitwise_not", x)
     data = x.array
     xp = array_module(data)
     return Tensor._wrap(xp.logical_not(data) if data.dtype == np.bool_ else xp.invert(data))

@@ -12,6 +12,7 @@ A reduction maps many entries to one, so its backward spreads one gradient back 
 size 1.  Before broadcasting g back, its reduced dims are reinstated as size-1 dims.
 """
 import builtins
+import functools
 
 import numpy as np
 
@@ -32,7 +33,10 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims=None, keepdim=False):
         ctx.in_shape, ctx.keep_shape = x.shape, keepdim_shape(x.shape, dims)
-        y = x.sum(axis=dims, keepdims=keepdim)
+        if x.dtype == np.float16:  # PyTorch accumulates half precision in float32, then rounds once
+            y = x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(np.float16)
+        else:
+            y = x.sum(axis=dims, keepdims=keepdim)
         if x.dtype.kind in "bu" or x.dtype == np.int32:
             y = y.astype(np.int64)  # PyTorch sums integers and bools as int64
         return y
@@ -176,12 +180,27 @@ class Cumsum(Function):
 # ---------------------------------------------------------------------------------------------
 # The functional API
 # ---------------------------------------------------------------------------------------------
+def accepts_axis(fn):
+    """PyTorch also accepts NumPy's name ``axis=`` for ``dim=`` in reductions; resolve it here, once."""
+    @functools.wraps(fn)
+    def with_axis(*args, axis=None, **kwargs):
+        if axis is not None:
+            if "dim" in kwargs:
+                raise TypeError(f"{fn.__name__}(): got both dim={kwargs['dim']!r} and axis={axis!r}; "
+                                "give one of them")
+            kwargs["dim"] = axis
+        return fn(*args, **kwargs)
+    return with_axis
+
+
+@accepts_axis
 def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if dtype is not None:
         x = x.to(dtype)
     return Sum.apply(x, dims=normalize_dims("sum", dim, x.ndim), keepdim=keepdim)
 
 
+@accepts_axis
 def mean(x, dim=None, keepdim=False, dtype=None):
     """Σx / n over ``dim``.   dL/dx = g / n."""
     if dtype is not None:
@@ -189,6 +208,8 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     if x.dtype.kind not in "fc":
         raise TypeError(f"mean: expected a floating point tensor, got dtype {x.dtype}; "
                         "use .float() first")
+    if x.dtype == np.float16:  # accumulate in float32 like PyTorch (Σ of 1e5 halves would be inf)
+        return mean(x.float(), dim, keepdim=keepdim).to(x.dtype)
     dims = normalize_dims("mean", dim, x.ndim)
     n = 1
     for d in dims:
@@ -197,14 +218,17 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     return total / n if n else total * float("nan")
 
 
+@accepts_axis
 def amax(x, dim=None, keepdim=False):
     return Amax.apply(x, dims=normalize_dims("amax", dim, x.ndim), keepdim=keepdim, largest=True)
 
 
+@accepts_axis
 def amin(x, dim=None, keepdim=False):
     return Amax.apply(x, dims=normalize_dims("amin", dim, x.ndim), keepdim=keepdim, largest=False)
 
 
+@accepts_axis
 def max(x, dim=None, keepdim=False):  # noqa: A001
     """``max(x)``: the largest entry.  ``max(x, dim)``: a (values, indices) pair, where the
     gradient flows to the entry each index names (``values`` = x gathered at ``indices``)."""
@@ -215,6 +239,7 @@ def max(x, dim=None, keepdim=False):  # noqa: A001
     return _extreme_along(x, dim, keepdim, "max")
 
 
+@accepts_axis
 def min(x, dim=None, keepdim=False):  # noqa: A001
     """Like ``max`` for the smallest entry."""
     if dim is None:
@@ -251,11 +276,13 @@ def _extreme_along(x, dim, keepdim, which):
     return MaxResult((values, indices))
 
 
+@accepts_axis
 def argmax(x, dim=None, keepdim=False):
     """Index of the largest entry (flattened when ``dim`` is None).  No gradient."""
     return _arg(x, dim, keepdim, "argmax")
 
 
+@accepts_axis
 def argmin(x, dim=None, keepdim=False):
     """Index of the smallest entry (flattened when ``dim`` is None).  No gradient."""
     return _arg(x, dim, keepdim, "argmin")
@@ -273,10 +300,12 @@ def _arg(x, dim, keepdim, name):
     return Tensor._wrap(xp.asarray(out).astype(np.int64))
 
 
+@accepts_axis
 def prod(x, dim=None, keepdim=False):
     return Prod.apply(x, dims=normalize_dims("prod", dim, x.ndim), keepdim=keepdim)
 
 
+@accepts_axis
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """Σ(x - mean)² / (n - correction) over ``dim`` (correction 1 by default: Bessel's).
     Built from differentiable ops, so every derivative order comes for free."""
@@ -286,6 +315,10 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
         correction = 0 if unbiased is False else 1
     if x.dtype.kind not in "fc":
         raise TypeError(f"var: expected a floating point tensor, got dtype {x.dtype}")
+    if x.dtype in (np.float16, np.float32):
+        # PyTorch (CPU) accumulates the squared deviations in float64: var of ±1e20 in float32
+        # is then inf only because 1e40 does not fit, and std (√ taken in float64) is 1e20.
+        return var(x.double(), dim, correction=correction, keepdim=keepdim).to(x.dtype)
     dims = normalize_dims("var", dim, x.ndim)
     n = 1
     for d in dims:
@@ -298,9 +331,28 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return total / denominator
 
 
+@accepts_axis
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    """√var.   dL/dx = dvar/dx · g / (2·std)  (0 where std = 0, as PyTorch)."""
+    """√var.   dL/dx = dvar/dx · g / (2·std)  (0 where std = 0, as PyTorch).  float16/float32
+    inputs are computed in float64 and rounded once, as PyTorch's CPU kernel."""
+    if x.dtype in (np.float16, np.float32):
+        return std(x.double(), dim, unbiased=unbiased, keepdim=keepdim, correction=correction).to(x.dtype)
     return StdFromVar.apply(var(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
+
+
+@accepts_axis
+def var_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """``(var(x, dim), mean(x, dim))`` in one call, a plain tuple as in PyTorch.  Gradients: each
+    part has its own (see ``var`` and ``mean``); they add up where both are used."""
+    return (var(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction),
+            mean(x, dim, keepdim=keepdim))
+
+
+@accepts_axis
+def std_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """``(std(x, dim), mean(x, dim))`` in one call, a plain tuple as in PyTorch."""
+    return (std(x, dim, unbiased=unbiased, keepdim=keepdim, correction=correction),
+            mean(x, dim, keepdim=keepdim))
 
 
 class StdFromVar(Function):
