@@ -17,3 +17,15 @@ from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d
 from .positional import LearnedPositionalEmbedding, SinusoidalPositionalEmbedding  # noqa: F401
 from .transformer import (MultiheadAttention, TransformerEncoder,  # noqa: F401
                           TransformerEncoderLayer)
+from .conv_layers_nd import (ConstantPad2d, Conv1d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
+                             PixelShuffle, PixelUnshuffle, ReflectionPad2d, ReplicationPad2d, ZeroPad2d)
+from .conv_layers_nd import Fold, Unfold  # noqa: F401,E402
+from .upsampling import Upsample  # noqa: F401,E402
+from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: F401,E402
+from .activation import (CELU, ELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,  # noqa: F401,E402
+                         LogSigmoid, Mish, PReLU, ReLU6, SELU, Softmin, Softplus, Softshrink, Softsign,
+                         Tanhshrink)
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
+from .losses_extra import HuberLoss, KLDivLoss, SmoothL1Loss  # noqa: F401,E402
+from .linear_extra import Bilinear  # noqa: F401,E402
+from .transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer  # noqa: F401,E402

@@ -235,8 +235,28 @@ class ScaledDotProductAttention(Function):
         return grad_q, grad_k, grad_v, (grad_scores if need_bias else None)
 
 
+def _repeat_kv_heads(query, key, value):
+    """Grouped-query attention (``enable_gqa=True``): query has Hq heads on dim -3, key and value have
+    fewer (H dividing Hq); each key/value head serves Hq/H consecutive query heads, so it is repeated
+    that many times (``repeat_interleave`` on dim -3).  The gradient of a repeated head is the sum of
+    the gradients of its copies, which autograd of ``repeat_interleave`` gives."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 3:
+            raise IndexError(f"{_OP}: enable_gqa=True needs a heads dim (-3): {name} has shape "
+                             f"{tuple(t.shape)}")
+    heads = query.shape[-3]
+    repeated = []
+    for name, t in (("key", key), ("value", value)):
+        h = t.shape[-3]
+        if h != heads and (h == 0 or heads % h):
+            raise OpValueError(f"{_OP}: number of heads in {name} ({h}, shape {tuple(t.shape)}) must "
+                               f"divide the number of heads in query ({heads}, shape {tuple(query.shape)})")
+        repeated.append(t if h == heads else t.repeat_interleave(heads // h, dim=-3))
+    return repeated
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                                 scale=None):
+                                 scale=None, enable_gqa=False):
     """``softmax(q·kᵀ·scale + mask) · v`` with ``torch.nn.functional.scaled_dot_product_attention``'s
     signature and semantics.
 
@@ -245,7 +265,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     (..., L, S).  ``is_causal=True`` lets query i see keys 0..i only (not together with attn_mask).
     ``scale`` defaults to 1/√E.  Dropout on the weights is applied whenever ``dropout_p > 0``: as in
     PyTorch, pass ``dropout_p=0`` at evaluation (``dropout_p=self.p if self.training else 0``).
+    ``enable_gqa=True``: grouped-query attention, key/value heads (dim -3) repeated to match query's.
     See the module docstring for the math and the gradient."""
+    if enable_gqa:
+        key, value = _repeat_kv_heads(query, key, value)
     _check_qkv(query, key, value)
     _check_dropout(dropout_p)
     if scale is None:

@@ -199,11 +199,14 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
+        need_x, need_w = ctx.needs_input_grad[:2]
+        need_b = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]   # applied without a bias
         cols, ctx.cols = ctx.cols, None      # free the columns as soon as they are used
         gx = Conv2dInputGrad.apply(g, w, geom=ctx.geom, channels=x.shape[1]) if need_x else None
         gw = Conv2dWeightGrad.apply(x, g, geom=ctx.geom, weight_shape=w.shape, cols=cols) \
             if need_w else None
+        if len(ctx.needs_input_grad) == 2:   # applied as Conv2d.apply(x, w): no bias input
+            return gx, gw
         gb = g.sum((0, 2, 3)) if need_b else None
         return gx, gw, gb
 

@@ -275,3 +275,27 @@ __all__ += ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_
 # attention (its math lives in attention.py)
 from .attention import scaled_dot_product_attention  # noqa: E402,F401
 __all__ += ["scaled_dot_product_attention"]
+
+# the convolution family: conv1d, transposed convs, pixel shuffle, and F.pad with every mode
+# (padding.py's pad replaces ops/shape.py's constant-only pad imported above)
+from .conv_nd import conv1d  # noqa: E402,F401
+from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from .conv_layers_nd import pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
+from .padding import pad  # noqa: E402,F401,F811
+__all__ += ["conv1d", "conv_transpose1d", "conv_transpose2d", "pixel_shuffle", "pixel_unshuffle", "pad"]
+from .fold import fold, unfold  # noqa: E402,F401
+__all__ += ["fold", "unfold"]
+from .upsampling import interpolate  # noqa: E402,F401
+__all__ += ["interpolate"]
+from .pooling_nd import avg_pool1d, max_pool1d  # noqa: E402,F401
+__all__ += ["avg_pool1d", "max_pool1d"]
+# more activations, distances, losses and the bilinear layer (activation.py, distance.py,
+# losses_extra.py, linear_extra.py)
+from .activation import (celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh,  # noqa: E402,F401
+                         logsigmoid, mish, prelu, relu6, selu, softmin, softshrink, softsign, tanhshrink)
+from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402,F401
+from .losses_extra import huber_loss, kl_div, smooth_l1_loss  # noqa: E402,F401
+from .linear_extra import bilinear  # noqa: E402,F401
+__all__ += ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
+            "prelu", "relu6", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "cosine_similarity",
+            "normalize", "pairwise_distance", "huber_loss", "kl_div", "smooth_l1_loss", "bilinear"]

@@ -22,6 +22,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd import hooks as hooks_lib
 from ..backend import Device, to_device
 from .. import dtypes as _dt
 from ..tensor import Tensor
@@ -66,30 +67,9 @@ class Parameter(Tensor):
         return copied
 
 
-class RemovableHandle:
-    """What ``register_forward_hook`` returns: ``handle.remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *hook_dicts):
-        self.id = next(RemovableHandle._next_id)
-        self._dicts = [weakref.ref(d) for d in hook_dicts]  # a handle must not keep a module alive
-
-    def remove(self):
-        for ref in self._dicts:
-            hooks = ref()
-            if hooks is not None:
-                hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-class _HookDict(dict):
-    """A dict that can be weakly referenced (plain dicts cannot)."""
+# one handle type for module and tensor hooks (``torch.utils.hooks.RemovableHandle``)
+RemovableHandle = hooks_lib.RemovableHandle
+_HookDict = hooks_lib.HookDict
 
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -112,6 +92,8 @@ class Module:
         set_(self, "_forward_hooks_with_kwargs", set())
         set_(self, "_forward_pre_hooks", _HookDict())
         set_(self, "_forward_pre_hooks_with_kwargs", set())
+        set_(self, "_backward_hooks", _HookDict())
+        set_(self, "_backward_pre_hooks", _HookDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" '
@@ -119,7 +101,9 @@ class Module:
 
     # ---- calling ---------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        state = self.__dict__
+        backward_hooks = state.get("_backward_hooks") or state.get("_backward_pre_hooks")
+        if not (self._forward_hooks or self._forward_pre_hooks or backward_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -130,6 +114,11 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        # backward hooks: the inputs and outputs pass through identity ops that report their gradients
+        backward_state = hooks_lib.ModuleBackwardHooks(self) if backward_hooks and \
+            grad_mode.state.enabled else None
+        if backward_state is not None:
+            args = backward_state.wrap_inputs(args)
         output = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -138,6 +127,8 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
+        if backward_state is not None:
+            output = backward_state.wrap_outputs(output)
         return output
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
@@ -162,6 +153,33 @@ class Module:
         if prepend:
             self._move_to_front(self._forward_pre_hooks, handle.id)
         return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are known,
+        before they flow into the module; a non-None return (a tuple like ``grad_output``) replaces
+        them. ``grad_output`` has one entry per output (None for a non-tensor one)."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._move_to_front(self._backward_pre_hooks, handle.id)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's inputs
+        are computed: ``grad_input[i]`` is dL/d(args[i]) (None for a non-tensor argument),
+        ``grad_output`` as for the pre-hook.  A non-None return (a tuple like ``grad_input``)
+        replaces the input gradients that flow on.  If no input requires grad, the hook runs as soon
+        as ``grad_output`` is known, with ``grad_input`` all None.  Module hooks see the gradients
+        of the positional tensor arguments only, as in PyTorch."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._move_to_front(self._backward_hooks, handle.id)
+        return handle
+
+    def register_backward_hook(self, hook):
+        raise NotImplementedError("register_backward_hook (PyTorch's deprecated non-full hook) is not "
+                                  "provided: use register_full_backward_hook")
 
     @staticmethod
     def _move_to_front(hooks, key):
