@@ -66,14 +66,22 @@ class Device:
 
     __slots__ = ("type", "index")
 
-    def __init__(self, spec="cpu"):
+    def __init__(self, spec="cpu", index=None):
         if isinstance(spec, Device):
             self.type, self.index = spec.type, spec.index
             return
+        if isinstance(spec, int) and not isinstance(spec, bool):   # Device(0): CUDA device 0, as torch
+            spec = f"cuda:{spec}"
         text = str(spec)
         kind, _, idx = text.partition(":")
         if kind not in ("cpu", "cuda") or (idx and not idx.isdigit()):
             raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        if index is not None:                                      # Device('cuda', 0)
+            if idx:
+                raise RuntimeError(f"device: type {text!r} already has an index; don't pass index={index}")
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise RuntimeError(f"device: index must be a non-negative int, got {index!r}")
+            idx = str(index)
         self.type = kind
         self.index = int(idx) if idx else (0 if kind == "cuda" else None)
 

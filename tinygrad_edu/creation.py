@@ -1,8 +1,9 @@
 """Making tensors: ``tensor(data)``, ``zeros``, ``ones``, ``arange``, ``randn`` … (PyTorch's names).
 
 Dtype rules follow PyTorch: Python floats become the default float dtype (float32), Python ints
-int64, bools bool; a NumPy array keeps its dtype.  Random numbers come from one generator that
-``manual_seed`` resets, so a seeded program is reproducible.
+int64, bools bool; a NumPy array keeps its dtype.  Random numbers come from the default generator
+that ``manual_seed`` reseeds, or from a ``generator=`` (see random.py), so a seeded program is
+reproducible.
 """
 import numpy as np
 
@@ -159,19 +160,15 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
 
 
 # ---- random numbers ------------------------------------------------------------------------------
-_generator = np.random.default_rng()
-
-
-def manual_seed(seed):
-    """Seed the generator behind ``rand``/``randn``/``randint``/dropout/initialisation."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-    return _generator
+# The generators live in random.py; these draw from ``generator=`` or the default one.
+from . import random as _random_module  # noqa: E402
+from .random import manual_seed  # noqa: E402,F401  (re-exported: tinygrad_edu.creation.manual_seed)
 
 
 def default_generator():
-    """The NumPy Generator every random op of the library draws from."""
-    return _generator
+    """The NumPy Generator inside the default ``tinygrad_edu.Generator`` (every random op of the
+    library draws from it unless given a ``generator=``)."""
+    return _random_module.numpy_rng()
 
 
 def _random(draw, size, dtype, requires_grad, device, who, default=None):
@@ -185,21 +182,24 @@ def _random(draw, size, dtype, requires_grad, device, who, default=None):
     return t
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform samples from [0, 1)."""
-    return _random(lambda s: _generator.random(s), size, dtype, requires_grad, device, "rand")
+    rng = _random_module.numpy_rng(generator)
+    return _random(lambda s: rng.random(s), size, dtype, requires_grad, device, "rand")
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal samples."""
-    return _random(lambda s: _generator.standard_normal(s), size, dtype, requires_grad, device, "randn")
+    rng = _random_module.numpy_rng(generator)
+    return _random(lambda s: rng.standard_normal(s), size, dtype, requires_grad, device, "randn")
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
+def randint(low, high=None, size=(), dtype=None, device=None, *, generator=None):
     """Integers uniform in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (size if high is None else high)
-    return _random(lambda s: _generator.integers(low, high, s), tuple(size), dtype, False, device,
+    rng = _random_module.numpy_rng(generator)
+    return _random(lambda s: rng.integers(low, high, s), tuple(size), dtype, False, device,
                    "randint", _dt.int64)
 
 
@@ -213,8 +213,10 @@ def randn_like(other, dtype=None, requires_grad=False, device=None):
     return randn(*other.shape, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def randperm(n, dtype=None, device=None):
-    return _random(lambda s: _generator.permutation(n), (), dtype, False, device, "randperm", _dt.int64)
+def randperm(n, *, generator=None, dtype=None, device=None):
+    """A random permutation of ``0 … n-1`` (int64)."""
+    rng = _random_module.numpy_rng(generator)
+    return _random(lambda s: rng.permutation(n), (), dtype, False, device, "randperm", _dt.int64)
 
 
 from .tensor import Tensor  # noqa: E402

@@ -14,8 +14,9 @@ pass, or the library's default one that ``tinygrad_edu.manual_seed`` reseeds), c
   No Python loop over samples: this is what makes an MNIST or CIFAR-10 epoch fast.
 * **General path**: ``collate_fn([dataset[i] for i in indices])``.
 
-Both give the same batch.  Loading runs in the calling process: ``num_workers`` and ``pin_memory``
-are accepted so PyTorch scripts run unchanged, and ignored.
+Both give the same batch.  ``sampler=`` / ``batch_sampler=`` choose other orders (samplers.py).
+Loading runs in the calling process: ``num_workers`` (any value >= 0), ``pin_memory`` and the other
+worker options are accepted so PyTorch scripts run unchanged, and ignored.
 """
 import collections.abc
 
@@ -24,50 +25,118 @@ import numpy as np
 from ..backend import array_module
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
-from .dataset import as_generator, batch_getter
+from .dataset import IterableDataset, as_generator, batch_getter
+from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches; ``len(loader)`` is the number of batches per epoch."""
+    """Iterate over ``dataset`` in batches; ``len(loader)`` is the number of batches per epoch.
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 generator=None, num_workers=0, pin_memory=False):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size should be a positive integer, got {batch_size!r}")
+    PyTorch's signature.  The indices come from ``batch_sampler``, or from ``sampler`` (default:
+    ``RandomSampler`` if ``shuffle`` else ``SequentialSampler``) grouped by a ``BatchSampler`` of
+    ``batch_size``/``drop_last``; ``batch_size=None`` turns batching off (each sample is converted and
+    yielded alone).  An ``IterableDataset`` is batched in stream order.  ``num_workers``,
+    ``pin_memory``, ``timeout``, ``worker_init_fn``, ``prefetch_factor``, ``persistent_workers`` … are
+    accepted so PyTorch scripts run, and ignored: loading always runs in the calling process."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="", in_order=True):
+        if batch_size is not None and (isinstance(batch_size, bool)
+                                       or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size should be a positive integer (or None to turn "
+                             f"batching off), got {batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             "multiprocessing")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         # An int seed makes one generator now, so each epoch still gets a new order; None means
-        # "the library's default generator at the time of iterating" (manual_seed replaces it).
+        # "the library's default generator at the time of iterating" (manual_seed reseeds it).
         self.generator = None if generator is None else as_generator(generator)
-        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.worker_init_fn, self.prefetch_factor = worker_init_fn, prefetch_factor
+        self.persistent_workers = persistent_workers
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle not in (None, False):
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, "
+                                 f"but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler option, "
+                                 f"but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified batch_sampler "
+                                 f"option, but got batch_sampler={batch_sampler}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                                 "sampler, and drop_last")
+            self.batch_size, self.drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+        self.shuffle = bool(shuffle)
+        if sampler is None and not self._iterable:
+            sampler = (RandomSampler(dataset, generator=self.generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_sampler is None and self.batch_size is not None and not self._iterable:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
 
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self._iterable:
+            n = len(self.dataset)         # a TypeError when the stream has no length, as PyTorch
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler) if self.batch_sampler is not None else len(self.sampler)
 
     def batch_indices(self):
-        """The index arrays of one epoch's batches (draws a new permutation when shuffling)."""
-        n = len(self.dataset)
-        order = as_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
-        stop = len(self) * self.batch_size
-        return [order[start:min(start + self.batch_size, n)] for start in range(0, stop, self.batch_size)]
+        """The index arrays of one epoch's batches (draws a new order when shuffling)."""
+        return [np.asarray(batch, dtype=np.int64) for batch in self.batch_sampler]
 
     def __iter__(self):
-        getter = batch_getter(self.dataset) if self.collate_fn is None else None
         collate = self.collate_fn or default_collate
-        for indices in self.batch_indices():
-            if getter is not None:
-                yield default_convert(getter(indices))
+        if self._iterable:
+            yield from self._iterate_stream(collate)
+            return
+        if self.batch_sampler is None:        # batching turned off
+            for index in self.sampler:
+                sample = self.dataset[index]
+                yield self.collate_fn(sample) if self.collate_fn else default_convert(sample)
+            return
+        getter = batch_getter(self.dataset) if self.collate_fn is None else None
+        for batch in self.batch_sampler:
+            if getter is not None and all(isinstance(i, (int, np.integer)) for i in batch):
+                yield default_convert(getter(np.asarray(batch, dtype=np.int64)))
             else:
-                yield collate([self.dataset[int(i)] for i in indices])
+                yield collate([self.dataset[int(i) if isinstance(i, np.integer) else i] for i in batch])
+
+    def _iterate_stream(self, collate):
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample) if self.collate_fn else default_convert(sample)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
 
     def __repr__(self):
-        return (f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+        n = len(self.dataset) if hasattr(self.dataset, "__len__") else "?"
+        return (f"DataLoader(n={n}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last})")
 
 

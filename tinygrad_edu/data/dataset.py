@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..creation import default_generator
+from ..random import Generator, numpy_rng
 from ..tensor import Tensor
 
 
@@ -144,12 +145,60 @@ def random_split(dataset, lengths, generator=None):
 
 
 def as_generator(generator):
-    """A NumPy Generator: the one given, a new one seeded with an int, or the library's default."""
+    """A NumPy Generator: the one given (or inside a ``tinygrad_edu.Generator``), a new one seeded with
+    an int, or the library's default."""
     if generator is None:
         return default_generator()
     if isinstance(generator, (int, np.integer)):
         return np.random.default_rng(int(generator))
     if isinstance(generator, np.random.Generator):
         return generator
-    raise TypeError(f"generator must be a numpy.random.Generator, an int seed or None, got "
+    if isinstance(generator, Generator):
+        return numpy_rng(generator)
+    raise TypeError(f"generator must be a tinygrad_edu.Generator, a numpy.random.Generator, an int seed "
+                    f"or None, got "
                     f"{type(generator).__name__}")
+
+
+class IterableDataset(Dataset):
+    """A data set that is a stream: subclasses define ``__iter__`` (yielding samples) instead of
+    ``__getitem__``.  A DataLoader batches consecutive samples; it cannot shuffle or sample it."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__()")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it, don't index it")
+
+    def __len__(self):
+        raise TypeError(f"object of type {type(self).__name__!r} has no len() (an IterableDataset may "
+                        "define __len__ if it knows its length)")
+
+
+class ConcatDataset(Dataset):
+    """Several data sets one after the other: index ``i`` goes to the data set whose cumulative size
+    range contains it (negative indices count from the end, as for lists)."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise ValueError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        if index < 0:
+            if -index > len(self):
+                raise ValueError(f"ConcatDataset: absolute value of index {index} should not exceed "
+                                 f"dataset length {len(self)}")
+            index += len(self)
+        if index >= len(self):
+            raise IndexError(f"ConcatDataset: index {index} out of range for length {len(self)}")
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = 0 if which == 0 else self.cumulative_sizes[which - 1]
+        return self.datasets[which][index - start]
