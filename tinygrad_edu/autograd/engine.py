@@ -17,6 +17,10 @@ or the input leaves themselves.  To differentiate a scalar loss L:
    ``retain_graph``), so memory is released during the pass; a second backward through a freed
    node raises an error that says to use ``retain_graph=True``.
 
+5. **Hooks** (``autograd/hooks.py``).  A node whose output tensor has hooks (``register_hook``)
+   passes its complete gradient through them before anything else uses it; a leaf with hooks has
+   its gradient summed over all its consumers first, then hooked, then accumulated into ``.grad``.
+
 With ``create_graph=True`` the ``backward`` methods run in grad mode, so they are recorded like any
 forward computation and the gradients can be differentiated again.
 """
@@ -94,6 +98,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     input_nodes = {t.grad_fn: t for t in inputs if t.grad_fn is not None} if capture else {}
 
     def deliver_to_leaf(leaf, g):
+        if hooked_leaves and id(leaf) in hooked_leaves:
+            g = gradient_after_leaf_hooks(leaf, g)
+            if g is None:
+                return  # more gradient for this leaf is still on its way
         if capture:
             if id(leaf) in leaf_ids:
                 prev = captured.get(id(leaf))
@@ -101,7 +109,38 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         else:
             _accumulate_into_grad(leaf, g, create_graph, owned)
 
-    root_nodes = []
+    # Leaves with hooks (Tensor.register_hook) get their gradient summed over every consumer first,
+    # as PyTorch does: count the edges into each such leaf, and run its hooks when the last one is in.
+    hooked_leaves = {}  # id(leaf) -> [edges still to come, gradient summed so far]
+
+    def gradient_after_leaf_hooks(leaf, g):
+        entry = hooked_leaves[id(leaf)]
+        entry[0] -= 1
+        if g is not None:
+            entry[1] = g if entry[1] is None else entry[1] + g
+        if entry[0] > 0 or entry[1] is None:
+            return None
+        total, entry[1] = entry[1], None
+        hooked = run_tensor_hooks(leaf_hooks(leaf), total)
+        owned.add(id(hooked.array))  # the hooks saw (and may keep) this array: .grad gets a copy
+        return hooked
+
+    root_nodes = [root.grad_fn for root in roots if root.grad_fn is not None]
+    order = topological_order(root_nodes)
+    if hooks_module._leaf_hooks:
+        for leaf in [r for r in roots if r.grad_fn is None] + [p for n in order for p in n.parents]:
+            if leaf is None or isinstance(leaf, Function) or (capture and id(leaf) not in leaf_ids):
+                continue  # (autograd.grad runs the hooks of the requested leaves only)
+            if leaf_hooks(leaf) is not None:
+                hooked_leaves.setdefault(id(leaf), [0, None])[0] += 1
+
+    def skip_leaf_edges(node):
+        """A node that will not run still counts as 'done' for the hooked leaves it feeds."""
+        if hooked_leaves:
+            for parent in node.parents:
+                if parent is not None and not isinstance(parent, Function) and id(parent) in hooked_leaves:
+                    deliver_to_leaf(parent, None)
+
     for root, g in zip(roots, root_grads):
         owned.add(id(g.array))  # a seed may be handed to several leaves: copy before sharing it
         if root.grad_fn is None:
@@ -109,9 +148,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         else:
             node = root.grad_fn
             grads[node] = grads[node] + g if node in grads else g
-            root_nodes.append(node)
 
-    order = topological_order(root_nodes)
     needed = _nodes_leading_to(order, leaf_ids, input_nodes) if capture else None
     previous_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
@@ -119,12 +156,16 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         for node in order:
             g = grads.pop(node, None)
             if g is None or (needed is not None and node not in needed):
+                skip_leaf_edges(node)
                 continue
             if node._freed:
                 raise RuntimeError(
                     f"{node.name()}: trying to backward through the graph a second time (its saved "
                     "values were freed by the first backward). Specify retain_graph=True on the first "
                     "backward() or autograd.grad() call if you need to backward through it again.")
+            hooks = node_hooks(node)
+            if hooks is not None:
+                g = run_tensor_hooks(hooks, g)  # the hooked gradient is what is retained and flows on
             if capture:
                 if node in input_nodes:
                     captured[id(input_nodes[node])] = g
@@ -144,7 +185,11 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                 node._saved = None
                 node._freed = True
             for parent, grad_in, meta in zip(parents, results, node.input_meta):
-                if parent is None or grad_in is None:
+                if parent is None:
+                    continue
+                if grad_in is None:
+                    if hooked_leaves and not isinstance(parent, Function) and id(parent) in hooked_leaves:
+                        deliver_to_leaf(parent, None)
                     continue
                 grad_in = _gradient_for_input(grad_in, meta, node)
                 if isinstance(parent, Function):
@@ -251,4 +296,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from ..tensor import Tensor, tensor  # noqa: E402
+from . import hooks as hooks_module  # noqa: E402
+from .hooks import leaf_hooks, node_hooks, run_tensor_hooks  # noqa: E402
 from ..ops.shape import sum_to  # noqa: E402
