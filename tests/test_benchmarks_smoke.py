@@ -244,3 +244,17 @@ def test_cnn_cpu_clock_times_rounds_and_restores_the_wall_clock(restore_threads)
     assert all(len(t.samples_s) == 2 and t.samples_s[0] >= 0 for t in timings.values())
     with pytest.raises(SystemExit, match="--clock cpu measures one thread only"):
         bench_cnn.run(["maxpool"], [row], [1, 2], 0, 1, 0.0, None, False, clock="cpu")
+
+
+def test_lstm_row_agrees_with_torch_and_the_numpy_floor(restore_threads, capsys):
+    from benchmarks import bench_recurrent
+    results = _check(bench_recurrent.lstm_row())
+    assert set(results) == {"torch", "tinygrad_edu", "numpy"}
+    torch_out = results["torch"]
+    assert torch_out["output"].shape == (bench_recurrent.STEPS, bench_recurrent.BATCH, bench_recurrent.HIDDEN)
+    for lib in ("tinygrad_edu", "numpy"):
+        for key, value in torch_out.items():
+            np.testing.assert_allclose(results[lib][key], value, rtol=1e-3, atol=1e-4, err_msg=f"{lib} {key}")
+    assert np.abs(torch_out["weight_hh_l0.grad"]).max() > 0.1  # real gradients were compared
+    assert bench_recurrent.main(["--repeat", "1", "--warmup", "0", "--min-round-ms", "0"], reexec=False) == 0
+    assert "LSTM(64, 128)" in capsys.readouterr().out

@@ -60,8 +60,15 @@ def test_erf_tiers_agree_hypothesis(x):
     np.testing.assert_allclose(erf_numba(x), _erf_reference(x), **TOL[x.dtype.type])
 
 
+def _is_numba_erf(fn):
+    """The numba erf kernel (by identity, or by module and name when a second import of the kernels
+    package under another sys.path entry made a second function object of the same kernel)."""
+    return fn is erf_numba or (getattr(fn, "__name__", "") == "erf_numba"
+                               and getattr(fn, "__module__", "").endswith("erf_numba"))
+
+
 def test_use_kernels_switches_the_dispatch(kernels_on):
-    assert backend.kernel("erf", np) is erf_numba
+    assert _is_numba_erf(backend.kernel("erf", np))
     previous = backend.use_kernels(False)
     try:
         assert previous is True
@@ -70,7 +77,7 @@ def test_use_kernels_switches_the_dispatch(kernels_on):
         slow = tg.erf(x).numpy()
     finally:
         backend.use_kernels(True)
-    assert backend.kernel("erf", np) is erf_numba
+    assert _is_numba_erf(backend.kernel("erf", np))
     np.testing.assert_allclose(tg.erf(x).numpy(), slow, rtol=1e-14)
     np.testing.assert_allclose(slow, [math.erf(v) for v in (-1.0, 0.3, 2.5)], rtol=1e-14)
 
