@@ -105,44 +105,35 @@ def numpy_lstm_step(weights, x, upstream):
     return out, x_grad, grads
 
 
+def _lstm_workload(lstm, x, upstream):
+    """The timed step, written once: tinygrad_edu's LSTM, tensors and autograd have torch's API."""
+    state = {}
+
+    def step():
+        lstm.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = lstm(x)
+        (out * upstream).sum().backward()
+        state["out"] = out
+
+    return Workload(step, lambda: _outputs(state["out"].detach().numpy(), x.grad.numpy(),
+                                           lstm.named_parameters()))
+
+
 def lstm_row():
     x0, upstream0 = _inputs()
 
     def build_tinygrad():
         import tinygrad_edu as tg
         lstm, _ = _weights()
-        x = tg.tensor(x0, requires_grad=True)
-        upstream = tg.tensor(upstream0)
-        state = {}
-
-        def step():
-            lstm.zero_grad(set_to_none=True)
-            x.grad = None
-            out, _ = lstm(x)
-            (out * upstream).sum().backward()
-            state["out"] = out
-
-        return Workload(step, lambda: _outputs(state["out"].detach().numpy(), x.grad.numpy(),
-                                               lstm.named_parameters()))
+        return _lstm_workload(lstm, tg.tensor(x0, requires_grad=True), tg.tensor(upstream0))
 
     def build_torch():
         import torch
         _, weights = _weights()
         lstm = torch.nn.LSTM(INPUT, HIDDEN)
         lstm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        x = torch.tensor(x0, requires_grad=True)
-        upstream = torch.from_numpy(upstream0)
-        state = {}
-
-        def step():
-            lstm.zero_grad(set_to_none=True)
-            x.grad = None
-            out, _ = lstm(x)
-            (out * upstream).sum().backward()
-            state["out"] = out
-
-        return Workload(step, lambda: _outputs(state["out"].detach().numpy(), x.grad.numpy(),
-                                               lstm.named_parameters()))
+        return _lstm_workload(lstm, torch.tensor(x0, requires_grad=True), torch.from_numpy(upstream0))
 
     def build_numpy():
         _, weights = _weights()
