@@ -63,11 +63,8 @@ class Adam(Optimizer):
         step = state["step"]
         if group["maximize"]:
             grad = -grad
-        if weight_decay != 0:
-            if self.always_decoupled or group.get("decoupled_weight_decay"):
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        decoupled = self.always_decoupled or group.get("decoupled_weight_decay", False)
+        grad = apply_weight_decay(param, grad, lr, weight_decay, decoupled)
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad
@@ -95,6 +92,21 @@ class AdamW(Adam):
                  amsgrad=False, *, maximize=False, **implementation):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True, **implementation)
+
+
+def apply_weight_decay(param, grad, lr, weight_decay, decoupled):
+    """The two weight decays of the Adam family, returning the gradient to use:
+
+        L2 penalty (Adam):         g ← g + λ θ        (the decay passes through the moments)
+        decoupled (AdamW, 2019):   θ ← θ (1 - γ λ)    (in place; the gradient is unchanged)
+
+    With λ = 0 neither happens."""
+    if weight_decay == 0:
+        return grad
+    if decoupled:
+        param *= 1 - lr * weight_decay
+        return grad
+    return grad + weight_decay * param
 
 
 def _lerp_(start, end, weight):

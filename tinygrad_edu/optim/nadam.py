@@ -25,7 +25,7 @@ import numpy as np
 
 from ..backend import array_module
 from ._checks import check_common
-from .adam import _lerp_
+from .adam import _lerp_, apply_weight_decay
 from .optimizer import Optimizer, check_implementation_options
 
 
@@ -57,11 +57,7 @@ class NAdam(Optimizer):
         step = state["step"]
         if group["maximize"]:
             grad = -grad
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = apply_weight_decay(param, grad, lr, weight_decay, group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         mu_product = float(np.float32(np.float32(state["mu_product"]) * np.float32(mu)))

@@ -26,7 +26,7 @@ float32 results agree to rounding.
 """
 from ..backend import array_module
 from ._checks import check_common
-from .adam import _lerp_
+from .adam import _lerp_, apply_weight_decay
 from .optimizer import Optimizer, check_implementation_options
 
 
@@ -53,11 +53,7 @@ class RAdam(Optimizer):
         step = state["step"]
         if group["maximize"]:
             grad = -grad
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = apply_weight_decay(param, grad, lr, weight_decay, group["decoupled_weight_decay"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
