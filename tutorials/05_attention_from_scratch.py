@@ -22,7 +22,8 @@
 # 4. masks: causal (no peeking at the future) and padding (ignore filler tokens);
 # 5. multi-head attention: several small attentions side by side, split by a reshape;
 # 6. an attention heatmap of a tiny model that *learns* to look at the previous token;
-# 7. our `nn.MultiheadAttention` against PyTorch's, weight for weight.
+# 7. our `nn.MultiheadAttention` against PyTorch's, weight for weight;
+# 8. what attention replaced: an LSTM step by hand, `nn.LSTM`, and why gradients fade through time.
 
 # %%
 import math
@@ -341,6 +342,98 @@ if torch is not None:
     assert max(diffs.values()) < 1e-4
 
 # %% [markdown]
+# ## 8. What attention replaced: recurrence
+#
+# Before Transformers, sequences were read by a **recurrent** network: one step per position, each
+# step folding the new input into a running state.  The LSTM (Hochreiter & Schmidhuber, 1997) keeps
+# two states, h (what it shows) and c (its memory cell), and four gates computed from the input
+# x_t and the previous h:
+#
+#     z = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          (4H numbers, cut into i, f, g, o)
+#     c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)            forget some memory, write some new
+#     h_t = σ(o) ⊙ tanh(c_t)                           show part of it
+#
+# Backward is the chain rule through every step in reverse ("backpropagation through time"); the
+# only path from step t back to step 0 runs through t products with σ(f), which is why an LSTM
+# remembers longer than a plain tanh RNN, but still forgets.  First the step by hand in NumPy,
+# checked against `nn.LSTM` with the same weights (its parameter names are PyTorch's).
+
+# %%
+def sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+steps, batch, n_in, n_hidden = 6, 2, 3, 4
+lstm = nn.LSTM(n_in, n_hidden)                          # (T, N, in) in, as PyTorch's default
+xs = rng.standard_normal((steps, batch, n_in)).astype(np.float32)
+w_ih, w_hh = lstm.weight_ih_l0.detach().numpy(), lstm.weight_hh_l0.detach().numpy()
+b = lstm.bias_ih_l0.detach().numpy() + lstm.bias_hh_l0.detach().numpy()
+h = np.zeros((batch, n_hidden), np.float32)
+c = np.zeros((batch, n_hidden), np.float32)
+by_hand = []
+for x_t in xs:
+    z = x_t @ w_ih.T + h @ w_hh.T + b
+    i, f, g, o = np.split(z, 4, axis=1)
+    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    h = sigmoid(o) * np.tanh(c)
+    by_hand.append(h)
+with tg.no_grad():
+    output, (h_n, c_n) = lstm(tg.tensor(xs))
+print("LSTM output shape", output.shape, "(T, N, H); final h", h_n.shape, "(layers, N, H)")
+print(f"largest difference, hand vs nn.LSTM: {np.abs(output.numpy() - np.stack(by_hand)).max():.1e}")
+assert np.allclose(output.numpy(), np.stack(by_hand), atol=1e-5)
+assert np.allclose(c_n.numpy()[0], c, atol=1e-5)
+
+# %% [markdown]
+# Now the weakness attention fixes.  Take the loss at the *last* step and ask how much gradient
+# reaches the input of each earlier step.  Through recurrence it must pass every step in between;
+# through attention every position is one step away from every other.  Same width, same random
+# inputs, untrained weights:
+
+# %%
+T_long, width = 48 if QUICK else 96, 16
+x_seq = rng.standard_normal((1, T_long, width)).astype(np.float32)
+
+
+def gradient_per_position(model):
+    x = tg.tensor(x_seq, requires_grad=True)
+    out = model(x)
+    out = out[0] if isinstance(out, tuple) else out       # (the LSTM also returns its states)
+    out[:, -1].pow(2).sum().backward()                    # a loss on the last step only
+    return np.linalg.norm(x.grad.numpy()[0], axis=1)      # |dL/dx_t| for every t
+
+
+tg.manual_seed(0)
+through_lstm = gradient_per_position(nn.LSTM(width, width, batch_first=True))
+attention_layer = nn.MultiheadAttention(width, 2, batch_first=True)
+through_attention = gradient_per_position(lambda x: attention_layer(x, x, x, need_weights=False))
+for name, g in (("LSTM", through_lstm), ("attention", through_attention)):
+    print(f"{name:9s}: |dL/dx| at the last step {g[-1]:.2e}, at the first {g[0]:.2e}, "
+          f"ratio first/last {g[0] / g[-1]:.1e}")
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.semilogy(through_lstm, label="LSTM (recurrence)")
+ax.semilogy(through_attention, label="attention (one hop)")
+ax.set_xlabel("input position t")
+ax.set_ylabel("|dL/dx_t|, loss at the last step")
+ax.legend()
+fig.savefig(OUTPUT / "05_gradient_through_time.png", dpi=110, bbox_inches="tight")
+plt.close(fig)
+show(OUTPUT / "05_gradient_through_time.png")
+# through the LSTM the first inputs get orders of magnitude less gradient than the last one;
+# through attention the first and the last are of the same order
+assert through_lstm[0] / through_lstm[-1] < 1e-3
+assert through_attention[0] / through_attention[-1] > 1e-2
+
+# %% [markdown]
+# An LSTM is also sequential: step t cannot start before step t−1 is done, whereas attention
+# handles all positions in one matrix product.  Those two facts — gradients that fade with
+# distance and steps that cannot run in parallel — are why the Transformer (`nn.Transformer`,
+# `nn.TransformerEncoderLayer`, `nn.TransformerDecoderLayer`, all with PyTorch's names) replaced
+# recurrence for language.  `nn.RNN`, `nn.LSTM` and `nn.GRU` remain here, equal to PyTorch's
+# with copied weights (multi-layer, bidirectional, `batch_first`, `proj_size`), because small
+# sequence models and many course exercises still use them.
+
+# %% [markdown]
 # ## What to remember
 #
 # * Attention = a soft dictionary lookup: weights = softmax(q·kᵀ/√d), output = weights · v.
@@ -351,6 +444,8 @@ if torch is not None:
 # * Multi-head attention = a reshape into H heads, H attentions at once, a reshape back and a
 #   linear map.
 # * Attention has no notion of order by itself: positional embeddings supply it.
+# * Recurrence (RNN, LSTM, GRU) reads one step at a time; its gradient to distant steps fades,
+#   attention reaches every position in one hop.
 
 # %%
 print(f"total time {time.perf_counter() - START:.1f} s")
