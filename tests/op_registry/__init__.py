@@ -24,3 +24,7 @@ ALL_SPECS = ALL_SPECS + activation_loss.SPECS
 _names = [s.name for s in ALL_SPECS]
 _dups = sorted({n for n in _names if _names.count(n) > 1})
 assert not _dups, f"op registry: duplicate names {_dups}"
+from . import semantics_more  # noqa: E402  (copysign)
+ALL_SPECS = ALL_SPECS + semantics_more.SPECS
+from . import conv_pool_3d  # noqa: E402  (conv3d, 3-D pooling, max_unpool1d/2d/3d, 3-D pad modes)
+ALL_SPECS = ALL_SPECS + conv_pool_3d.SPECS

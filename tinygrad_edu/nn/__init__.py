@@ -29,3 +29,9 @@ from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
 from .losses_extra import HuberLoss, KLDivLoss, SmoothL1Loss  # noqa: F401,E402
 from .linear_extra import Bilinear  # noqa: F401,E402
 from .transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer  # noqa: F401,E402
+from .conv_layers_nd import Conv3d  # noqa: F401,E402
+from .padding_layers import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401,E402
+                             ConstantPad3d, ReflectionPad1d, ReflectionPad3d, ReplicationPad1d,
+                             ReplicationPad3d, ZeroPad1d, ZeroPad3d)
+from .pooling_layers_nd import (AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d, MaxUnpool1d,  # noqa: F401,E402
+                                MaxUnpool2d, MaxUnpool3d)

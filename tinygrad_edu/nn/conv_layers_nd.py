@@ -1,5 +1,6 @@
-"""More convolution-family layers: ``Conv1d``, ``ConvTranspose1d``, ``ConvTranspose2d``,
-``PixelShuffle`` / ``PixelUnshuffle`` and the padding layers.
+"""More convolution-family layers: ``Conv1d``, ``Conv3d``, ``ConvTranspose1d``, ``ConvTranspose2d``,
+``PixelShuffle`` / ``PixelUnshuffle`` (the padding layers live in ``padding_layers.py`` and are
+re-exported here).
 
 Parameter names, shapes and PyTorch's default initialisation are kept, so torch state_dicts load
 1:1: weight ~ kaiming_uniform(a=√5) = U(±1/√fan_in), bias ~ U(±1/√fan_in), fan_in =
@@ -10,14 +11,20 @@ import math
 from .. import creation
 from . import init
 from .conv import ConvError
-from .conv_nd import conv1d
+from .conv_nd import conv1d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d
 from .module import Module, Parameter
 from .padding import pad
+from .padding_layers import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401
+                             ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+                             ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d,
+                             ZeroPad1d, ZeroPad2d, ZeroPad3d)
 
-__all__ = ["Conv1d", "ConvTranspose1d", "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle",
+__all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle",
            "pixel_shuffle", "pixel_unshuffle", "ReflectionPad2d", "ReplicationPad2d", "ZeroPad2d",
-           "ConstantPad2d"]
+           "ConstantPad2d", "ReflectionPad1d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad3d",
+           "ZeroPad1d", "ZeroPad3d", "ConstantPad1d", "ConstantPad3d", "CircularPad1d", "CircularPad2d",
+           "CircularPad3d"]
 
 
 def _tuple(value, n):
@@ -71,6 +78,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -88,6 +97,48 @@ class Conv1d(_ConvNd):
     def forward(self, input):  # noqa: A002
         return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
+
+
+class Conv3d(_ConvNd):
+    """y = conv3d(x, weight, bias); weight (out_channels, in_channels/groups, kd, kh, kw).
+
+    ``padding_mode`` other than 'zeros' ('reflect', 'replicate', 'circular') pads the input with
+    F.pad in that mode first (the same widths, 'same' split with the odd one at the end) and
+    convolves without padding, as torch."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"Conv3d: padding_mode must be one of 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"Conv3d: invalid padding string {padding!r}; expected 'same' or 'valid'")
+        if padding == "same" and _tuple(stride, 3) != (1, 1, 1):
+            raise ValueError("Conv3d: padding='same' is not supported for strided convolutions")
+        super().__init__("Conv3d", 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, False, 0, device, dtype)
+        self.padding_mode = padding_mode
+
+    def _mode_pad(self):
+        """F.pad's widths (last dim first) for a non-'zeros' padding_mode."""
+        if self.padding == "valid":
+            return (0,) * 6
+        if self.padding == "same":
+            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pairs = [(t // 2, t - t // 2) for t in total]
+        else:
+            pairs = [(p, p) for p in self.padding]
+        return tuple(v for pair in reversed(pairs) for v in pair)
+
+    def forward(self, input):  # noqa: A002
+        if self.padding_mode == "zeros":
+            return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                          self.groups)
+        if input.ndim not in (4, 5):
+            raise ConvError(f"Conv3d: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
+                            f"{tuple(input.shape)}")
+        return conv3d(pad(input, self._mode_pad(), mode=self.padding_mode), self.weight, self.bias,
+                      self.stride, 0, self.dilation, self.groups)
 
 
 class ConvTranspose1d(_ConvNd):
@@ -174,42 +225,6 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
-
-
-# ---------------------------------------------------------------------------------------------
-# padding layers (F.pad with a fixed mode; padding = int or (left, right, top, bottom))
-# ---------------------------------------------------------------------------------------------
-class _Pad2d(Module):
-    mode = "constant"
-
-    def __init__(self, padding, value=None):
-        super().__init__()
-        self.padding = _tuple(padding, 4)
-        self.value = value
-
-    def forward(self, input):  # noqa: A002
-        return pad(input, self.padding, mode=self.mode, value=self.value)
-
-    def extra_repr(self):
-        return f"{self.padding}" + (f", value={self.value}" if self.value is not None else "")
-
-
-class ReflectionPad2d(_Pad2d):
-    mode = "reflect"
-
-
-class ReplicationPad2d(_Pad2d):
-    mode = "replicate"
-
-
-class ZeroPad2d(_Pad2d):
-    def __init__(self, padding):
-        super().__init__(padding, 0.0)
-
-
-class ConstantPad2d(_Pad2d):
-    def __init__(self, padding, value):
-        super().__init__(padding, value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""1-D convolution, as a 2-D convolution on a height-1 image.
+"""1-D convolution (a 2-D convolution on a height-1 image) and 3-D convolution (vol2col + GEMM).
+
+1-D
+---
 
 conv1d(x, w)[n, o, p] = b[o] + Σ_c Σ_j w[o, c, j] · xpad[n, c', p·s + j·d]
 
@@ -7,11 +10,45 @@ is exactly conv2d on x.unsqueeze(2) (shape (N, C, 1, L)) with the weight w.unsqu
 height.  So the im2col machinery and every gradient of ``conv.py`` carry over unchanged:
 dL/dx is the transposed convolution of g with w, dL/dw the correlation of x with g,
 dL/db = Σ g over batch and length — each then squeezed back through the (differentiable)
-reshape."""
-from ..tensor import Tensor
-from .conv import ConvError, conv2d
+reshape.
 
-__all__ = ["conv1d"]
+3-D
+---
+A volume x (N, C, D, H, W) and a weight w (O, C/G, kd, kh, kw) give
+
+    y[n, o, p, q, r] = b[o] + Σ_c Σ_a Σ_i Σ_j w[o, c, a, i, j]
+                                   · xpad[n, c', p·sd + a·dd, q·sh + i·dh, r·sw + j·dw]
+
+with one output size per dim, out = ⌊(in + pad_before + pad_after − d·(k − 1) − 1) / s⌋ + 1.
+It is conv2d's im2col with one more dim, here called *vol2col*: a strided view of the padded
+volume of shape (N, C, kd, kh, kw, OD, OH, OW) — entry [n, c, a, i, j, p, q, r] is the input
+tap (a, i, j) of output position (p, q, r) — is copied once into columns (N, G, K, L) with
+K = (C/G)·kd·kh·kw and L = OD·OH·OW, and the convolution is one (batched) matrix product
+
+    y[n, g] = W2[g] @ cols[n, g]        W2 = w.reshape(G, O/G, K):  (O/G, K) @ (K, L) -> (O/G, L)
+
+The gradients are those of conv2d (``conv.py``), with g = dL/dy reshaped to (N, G, O/G, L):
+
+    dL/db    = Σ_{n,p,q,r} g[n, o, p, q, r]
+    dL/dW2   = Σ_n g[n] @ cols[n]ᵀ              a correlation of the input with g
+    dL/dx    = col2vol(W2ᵀ @ g)                 a transposed convolution of g with w: every
+                                                column entry added back to the voxel it came from
+
+col2vol loops over the kd·kh·kw kernel taps; tap (a, i, j) of every window is the strided slice
+xpad[:, :, a·dd :: sd, i·dh :: sh, j·dw :: sw], so each step is one vectorised add.  As in 2-D,
+the three ops ``Conv3d``, ``Conv3dInputGrad`` and ``Conv3dWeightGrad`` are linear in each argument
+and are each other's backward, so gradients of every order come from the same three kernels."""
+import itertools
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+from ..tensor import Tensor
+from .conv import ConvError, conv2d, conv_output_size
+
+__all__ = ["conv1d", "conv3d", "vol2col", "col2vol"]
 
 
 def _single(op, name, value):
@@ -40,3 +77,252 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _single(op, "stride", stride)),
                  pad2, (1, _single(op, "dilation", dilation)), groups)
     return out.squeeze(-2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-D convolution: vol2col + one GEMM
+# ---------------------------------------------------------------------------------------------
+Conv3dGeometry = namedtuple("Conv3dGeometry", "kernel stride dilation pads groups in_size out_size")
+Conv3dGeometry.__doc__ = """kernel (kd, kh, kw), stride, dilation, pads ((front, back), (top, bottom),
+(left, right)), groups, the input's (D, H, W) and the output's (OD, OH, OW)."""
+
+
+def _pad_volume(x, pads):
+    """x (N, C, D, H, W) with zeros added before/after each of the three spatial dims."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
+    out = array_module(x).zeros(shape, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in
+                                           zip(x.shape[2:], pads))] = x
+    return out
+
+
+def _crop_volume(xpad, geom):
+    """The inverse of ``_pad_volume``: the in-volume part of a padded (N, C, Dp, Hp, Wp) array."""
+    return xpad[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in
+                                                   zip(geom.in_size, geom.pads))]
+
+
+def _volume_patches(xpad, geom):
+    """A read-only strided view of shape (N, C, kd, kh, kw, OD, OH, OW): entry
+    [n, c, a, i, j, p, q, r] is xpad[n, c, p·sd + a·dd, q·sh + i·dh, r·sw + j·dw] (no copy)."""
+    s_n, s_c, *s_sp = xpad.strides
+    shape = xpad.shape[:2] + tuple(geom.kernel) + tuple(geom.out_size)
+    strides = (s_n, s_c) + tuple(d * st for d, st in zip(geom.dilation, s_sp)) \
+        + tuple(s * st for s, st in zip(geom.stride, s_sp))
+    if array_module(xpad) is np:
+        return np.lib.stride_tricks.as_strided(xpad, shape, strides, writeable=False)
+    import cupy  # CuPy's as_strided has no ``writeable`` flag
+    return cupy.lib.stride_tricks.as_strided(xpad, shape, strides)
+
+
+def vol2col(x, geom):
+    """The columns of the 3-D convolution, shape (N, G, K, L) with K = (C/G)·kd·kh·kw and
+    L = OD·OH·OW: column [n, g, :, l] is the window output position l of volume n sees,
+    restricted to the channels of group g.  One copy of the strided patch view."""
+    n, c = x.shape[:2]
+    k, l = int(np.prod(geom.kernel)), int(np.prod(geom.out_size))
+    patches = _volume_patches(_pad_volume(x, geom.pads), geom)
+    return patches.reshape(n, geom.groups, (c // geom.groups) * k, l)
+
+
+def _tap_slice(xpad, geom, tap):
+    """Kernel tap (a, i, j) of every window at once: the strided slice of shape (N, C, OD, OH, OW)
+    xpad[:, :, a·dd : … : sd, i·dh : … : sh, j·dw : … : sw] (a view)."""
+    return xpad[(slice(None), slice(None)) + tuple(
+        slice(t * d, t * d + s * (o - 1) + 1, s)
+        for t, d, s, o in zip(tap, geom.dilation, geom.stride, geom.out_size))]
+
+
+def _padded_zeros(like, n, channels, geom):
+    shape = (n, channels) + tuple(i + lo + hi for i, (lo, hi) in zip(geom.in_size, geom.pads))
+    return array_module(like).zeros(shape, dtype=like.dtype)
+
+
+def col2vol(dcols, geom, channels):
+    """The adjoint of ``vol2col``: add every column entry back into the voxel it was copied
+    from, then crop the padding.  ``dcols`` (N, G, K, L) -> (N, C, D, H, W)."""
+    n = dcols.shape[0]
+    d = dcols.reshape((n, channels) + tuple(geom.kernel) + tuple(geom.out_size))
+    dxpad = _padded_zeros(dcols, n, channels, geom)
+    for tap in itertools.product(*map(range, geom.kernel)):
+        _tap_slice(dxpad, geom, tap)[...] += d[(slice(None), slice(None)) + tap]
+    return _crop_volume(dxpad, geom)
+
+
+def _conv3d_forward(x, w, geom):
+    """y = W2 @ cols, batched over volumes and groups; returns (N, O, OD, OH, OW) and the columns."""
+    n, groups, out_ch = x.shape[0], geom.groups, w.shape[0]
+    cols = vol2col(x, geom)                                   # (N, G, K, L)
+    y = w.reshape(groups, out_ch // groups, cols.shape[2]) @ cols   # (N, G, O/G, L)
+    return y.reshape((n, out_ch) + tuple(geom.out_size)), cols
+
+
+def _conv3d_input_grad(g, w, geom, channels):
+    """dL/dx = col2vol(W2ᵀ @ g), fused: for each kernel tap (a, i, j) the column gradients of that
+    tap are w[:, :, a, i, j]ᵀ @ g, added straight into the tap's strided slice of the padded
+    input gradient (no buffer as large as all the columns)."""
+    n, out_ch, groups = g.shape[0], w.shape[0], geom.groups
+    g4 = g.reshape(n, groups, out_ch // groups, int(np.prod(geom.out_size)))   # (N, G, O/G, L)
+    wg = w.reshape((groups, out_ch // groups, channels // groups) + tuple(geom.kernel))
+    dxpad = _padded_zeros(g, n, channels, geom)
+    for tap in itertools.product(*map(range, geom.kernel)):
+        w_tap = wg[(slice(None),) * 3 + tap].transpose(0, 2, 1)         # (G, C/G, O/G)
+        dcols = (w_tap @ g4).reshape((n, channels) + tuple(geom.out_size))
+        _tap_slice(dxpad, geom, tap)[...] += dcols
+    return _crop_volume(dxpad, geom)
+
+
+def _conv3d_weight_grad(x, g, geom, weight_shape, cols=None):
+    """dL/dW2 = Σ_n g[n] @ cols[n]ᵀ: a correlation of the input with g."""
+    if cols is None:
+        cols = vol2col(x, geom)
+    n, groups, out_ch = x.shape[0], geom.groups, weight_shape[0]
+    g4 = g.reshape(n, groups, out_ch // groups, cols.shape[-1])
+    return (g4 @ cols.transpose(0, 1, 3, 2)).sum(0).reshape(weight_shape)
+
+
+class Conv3d(Function):
+    """y = conv3d(x, w) + b (the math and the gradients are in the module docstring).
+
+    The columns built in forward are kept on the node for the weight gradient, then dropped."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None, geom=None):
+        y, cols = _conv3d_forward(x, w, geom)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1, 1)
+        ctx.geom = geom
+        needs = ctx.needs_input_grad
+        ctx.cols = cols if len(needs) > 1 and needs[1] else None
+        ctx.save_for_backward(x, w)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[:2]
+        cols, ctx.cols = ctx.cols, None
+        gx = Conv3dInputGrad.apply(g, w, geom=ctx.geom, channels=x.shape[1]) if need_x else None
+        gw = Conv3dWeightGrad.apply(x, g, geom=ctx.geom, weight_shape=w.shape, cols=cols) \
+            if need_w else None
+        if len(ctx.needs_input_grad) == 2:      # applied as Conv3d.apply(x, w): no bias input
+            return gx, gw
+        gb = g.sum((0, 2, 3, 4)) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+class Conv3dInputGrad(Function):
+    """gx = convᵀ(g, w), conv3d's input gradient (a transposed convolution).  Linear in g and w;
+    given h = dL/dgx:  dL/dg = conv3d(h, w),  dL/dw = conv3d_weight_grad(h, g)."""
+
+    @staticmethod
+    def forward(ctx, g, w, geom=None, channels=None):
+        ctx.geom = geom
+        ctx.save_for_backward(g, w)
+        return _conv3d_input_grad(g, w, geom, channels)
+
+    @staticmethod
+    def backward(ctx, h):
+        g, w = ctx.saved_tensors
+        need_g, need_w = ctx.needs_input_grad
+        dg = Conv3d.apply(h, w, geom=ctx.geom) if need_g else None
+        dw = Conv3dWeightGrad.apply(h, g, geom=ctx.geom, weight_shape=w.shape) if need_w else None
+        return dg, dw
+
+
+class Conv3dWeightGrad(Function):
+    """gw = Σ_n g[n] cols(x)[n]ᵀ, conv3d's weight gradient.  Linear in x and g; given
+    v = dL/dgw:  dL/dx = convᵀ(g, v),  dL/dg = conv3d(x, v)."""
+
+    @staticmethod
+    def forward(ctx, x, g, geom=None, weight_shape=None, cols=None):
+        ctx.geom = geom
+        ctx.save_for_backward(x, g)
+        return _conv3d_weight_grad(x, g, geom, weight_shape, cols)
+
+    @staticmethod
+    def backward(ctx, v):
+        x, g = ctx.saved_tensors
+        need_x, need_g = ctx.needs_input_grad
+        dx = Conv3dInputGrad.apply(g, v, geom=ctx.geom, channels=x.shape[1]) if need_x else None
+        dg = Conv3d.apply(x, v, geom=ctx.geom) if need_g else None
+        return dx, dg
+
+
+def _triple(op, name, value, minimum):
+    """An int or a tuple of 3 ints (each ≥ ``minimum``) -> a tuple of 3 ints."""
+    t = (value,) * 3 if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(t) != 3 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in t):
+        raise ConvError(f"{op}: {name} must be an int or a tuple of 3 ints, got {value!r}")
+    if any(v < minimum for v in t):
+        raise ConvError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in t)
+
+
+def conv3d_geometry(op, in_size, kernel, stride, padding, dilation, groups):
+    """Check the sizes and compute the output size: a ``Conv3dGeometry``.  ``padding``: an int,
+    a triple, 'valid' (none) or 'same' (total d·(k − 1) per dim, the odd one at the end; stride 1)."""
+    stride, dilation = _triple(op, "stride", stride, 1), _triple(op, "dilation", dilation, 1)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ConvError(f"{op}: invalid padding string {padding!r}; expected 'same' or 'valid'")
+        if padding == "same" and stride != (1, 1, 1):
+            raise ConvError(f"{op}: padding='same' is not supported for strided convolutions "
+                            f"(stride={stride})")
+        total = [d * (k - 1) if padding == "same" else 0 for d, k in zip(dilation, kernel)]
+        pads = tuple((t // 2, t - t // 2) for t in total)
+    else:
+        pads = tuple((p, p) for p in _triple(op, "padding", padding, 0))
+    padded = tuple(i + lo + hi for i, (lo, hi) in zip(in_size, pads))
+    effective = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    if any(e > p for e, p in zip(effective, padded)):
+        raise ConvError(f"{op}: calculated padded input size per channel: "
+                        f"({' x '.join(map(str, padded))}). Kernel size: "
+                        f"({' x '.join(map(str, effective))}) (dilated). Kernel size can't be greater "
+                        "than actual input size")
+    out = tuple(conv_output_size(i, k, s, lo + hi, d) for i, k, s, (lo, hi), d in
+                zip(in_size, kernel, stride, pads, dilation))
+    return Conv3dGeometry(tuple(kernel), stride, dilation, pads, groups, tuple(in_size), out)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """3-D convolution, as ``torch.nn.functional.conv3d``: input (N, C, D, H, W) or unbatched
+    (C, D, H, W), weight (O, C/groups, kd, kh, kw), bias (O,) -> (N, O, OD, OH, OW) with
+    OD = ⌊(D + pad_front + pad_back − dd·(kd − 1) − 1) / sd⌋ + 1 (the same for OH, OW).
+    ``padding``: an int, a triple, 'valid' or 'same'.  y = W2 @ vol2col(x) + b; gradients
+    dL/dx = col2vol(W2ᵀ @ g), dL/dW2 = Σ_n g[n] @ cols[n]ᵀ, dL/db = Σ g (module docstring)."""
+    op = "conv3d"
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors, got {type(input).__name__} and "
+                        f"{type(weight).__name__}")
+    if weight.ndim != 5:
+        raise ConvError(f"{op}: weight must be 5-D (out_channels, in_channels/groups, kd, kh, kw), "
+                        f"got shape {tuple(weight.shape)}")
+    if input.ndim not in (4, 5):
+        raise ConvError(f"{op}: expected a 4-D (unbatched) or 5-D (batched) input of shape "
+                        f"(N, C, D, H, W), got shape {tuple(input.shape)}")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ConvError(f"{op}: groups must be a positive int, got {groups!r}")
+    unbatched = input.ndim == 4
+    if unbatched:
+        input = input.unsqueeze(0)
+    out_ch, in_per_group = weight.shape[:2]
+    if out_ch % groups:
+        raise ConvError(f"{op}: out_channels ({out_ch}, weight {tuple(weight.shape)}) must be "
+                        f"divisible by groups={groups}")
+    if input.shape[1] != in_per_group * groups:
+        raise ConvError(f"{op}: given groups={groups}, weight of size {tuple(weight.shape)}, "
+                        f"expected input {tuple(input.shape)} to have {in_per_group * groups} "
+                        f"channels, but got {input.shape[1]} channels instead")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{op}: input dtype {input.dtype} and weight dtype {weight.dtype} differ; "
+                        "convert one of them (e.g. input.to(weight.dtype))")
+    if bias is not None and tuple(bias.shape) != (out_ch,):
+        raise ConvError(f"{op}: bias must have shape ({out_ch},) to match weight "
+                        f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
+    geom = conv3d_geometry(op, tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding,
+                           dilation, int(groups))
+    out = Conv3d.apply(input, weight, bias, geom=geom)
+    return out.squeeze(0) if unbatched else out

@@ -299,3 +299,7 @@ from .linear_extra import bilinear  # noqa: E402,F401
 __all__ += ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
             "prelu", "relu6", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "cosine_similarity",
             "normalize", "pairwise_distance", "huber_loss", "kl_div", "smooth_l1_loss", "bilinear"]
+# 3-D convolution and pooling, max unpooling (conv_nd.py, pooling_nd.py)
+from .conv_nd import conv3d  # noqa: E402,F401
+from .pooling_nd import avg_pool3d, max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402,F401
+__all__ += ["conv3d", "avg_pool3d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
