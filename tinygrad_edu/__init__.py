@@ -16,6 +16,8 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,  # noqa: F401
                      multinomial, seed, set_rng_state)
 from . import accelerator, random  # noqa: F401,A004  (tg.accelerator.is_available(), tg.random.seed())
+from . import random_inplace as _random_inplace  # noqa: E402  (t.normal_(), t.uniform_() …)
+_random_inplace.attach(Tensor)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from . import autograd  # noqa: F401
 from .ops.elementwise import (abs, clamp, clip, cos, elu, erf, exp, gelu, leaky_relu, log,  # noqa: F401,A004
@@ -39,6 +41,7 @@ from .ops.elementwise import (bitwise_and, bitwise_left_shift, bitwise_not,  # n
 from .ops.rounding import (ceil, div, fix, floor, floor_divide, fmod, frac,  # noqa: F401,A004
                            remainder, round, trunc)
 from .ops.rounding import div as divide  # noqa: F401
+from .ops.rounding import copysign  # noqa: F401
 from .ops.trig import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: F401
                        arctanh, asin, asinh, atan, atan2, atanh, cosh, exp2, expm1, log10, log2, sinh, tan,
                        reciprocal, square)

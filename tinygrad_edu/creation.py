@@ -14,11 +14,14 @@ from .backend import Device, array_module, module_for_device, to_device
 def _infer_dtype(data):
     """PyTorch's dtype for Python data: bool < int64 < default float."""
     kind = ""  # stays "" for empty data, which is float as in PyTorch
+    numpy_dtype = None  # NumPy scalars (np.float64(1.5)) keep their dtype, as in PyTorch
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
+        elif isinstance(x, np.generic) and x.dtype.kind in "iuf":
+            numpy_dtype = x.dtype if numpy_dtype is None else _dt.promote_types(numpy_dtype, x.dtype)
         elif isinstance(x, bool) or isinstance(x, np.bool_):
             kind = kind or "b"
         elif isinstance(x, (int, np.integer)):
@@ -31,6 +34,9 @@ def _infer_dtype(data):
             raise TypeError(f"tensor(): can't convert an element of type {type(x).__name__}; expected "
                             "numbers, bools, nested lists of them, or arrays")
     default = _dt.get_default_dtype()
+    if numpy_dtype is not None:   # Python numbers next to NumPy scalars: torch's promotion of the two
+        python = {"": None, "b": _dt.bool, "i": _dt.int64, "f": default}[kind]
+        return numpy_dtype if python is None else _dt.promote_types(numpy_dtype, python)
     return {"": default, "b": _dt.bool, "i": _dt.int64, "f": default}[kind]
 
 
@@ -52,7 +58,12 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         if inferred is None:
             array = np.array([np.asarray(t.array) for t in data])
         else:
-            array = np.array(data, dtype=dtype or inferred)
+            target = dtype or inferred
+            try:
+                array = np.array(data, dtype=target)
+            except OverflowError as exc:   # NumPy 2: a Python int out of the dtype's range
+                raise RuntimeError(f"tensor(): a value cannot be converted to type {target} without "
+                                   f"overflow ({exc})") from None
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
     if device is not None:
@@ -112,6 +123,7 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     default = _infer_dtype(fill_value)
+    _dt.check_fits("full", fill_value, _dt.as_dtype(dtype) or default)
     return _make(lambda xp, s, d: xp.full(s, fill_value, d), tuple(size) if not isinstance(size, int)
                  else (size,), dtype, requires_grad, device, "full", default)
 

@@ -118,3 +118,33 @@ def result_type(*operands):
         return higher
 
     return combine(groups[2], combine(groups[1], groups[0]))
+
+
+def wrap_int(value, dtype):
+    """A Python int as an operand of an integer tensor of ``dtype``, the way PyTorch takes it in
+    arithmetic: wrapped modulo 2**bits into the dtype's range (two's complement), so
+    ``int8_tensor + 1000`` adds -24 (1000 - 4·256) and ``uint8_tensor - 1`` subtracts 1 mod 256.
+    NumPy 2 raises OverflowError instead; values beyond 64 bits raise as in PyTorch."""
+    if not -2 ** 63 <= value < 2 ** 64:
+        raise OverflowError(f"the Python int {value} is too big to convert to a 64-bit integer")
+    info = np.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return value
+    bits = 8 * np.dtype(dtype).itemsize
+    value %= 2 ** bits
+    return value - 2 ** bits if info.min < 0 and value > info.max else value
+
+
+def check_fits(op, value, dtype):
+    """Raise PyTorch's RuntimeError when the number ``value`` can't be stored in an integer or bool
+    ``dtype`` without overflow (``full((2,), 1000, dtype=int8)``, ``int8_tensor.fill_(1000)``)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or isinstance(value, (builtins.bool, np.bool_)):
+        return
+    if not isinstance(value, (builtins.int, builtins.float, np.integer, np.floating)):
+        return
+    info = np.iinfo(dtype)
+    v = builtins.float(value) if isinstance(value, (builtins.float, np.floating)) else builtins.int(value)
+    if v != v or not info.min <= v <= info.max:
+        raise RuntimeError(f"{op}: value {value!r} cannot be converted to type {dtype} without overflow "
+                           f"(its range is [{info.min}, {info.max}])")

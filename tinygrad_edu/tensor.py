@@ -235,6 +235,7 @@ class Tensor:
     def ceil(self): return _round.ceil(self)                                  # noqa: E704
     def round(self, decimals=0): return _round.round(self, decimals=decimals)  # noqa: E704
     def frac(self): return _round.frac(self)                                  # noqa: E704
+    def copysign(self, other): return _round.copysign(self, other)            # noqa: E704
     def tan(self): return _trig.tan(self)                                     # noqa: E704
     def asin(self): return _trig.asin(self)                                   # noqa: E704
     def acos(self): return _trig.acos(self)                                   # noqa: E704
@@ -442,9 +443,11 @@ class Tensor:
         return _ew.Add.apply(*_ew.operands(other, self))
 
     def __sub__(self, other):
+        _ew.check_sub(self, other)
         return _ew.Sub.apply(*_ew.operands(self, other))
 
     def __rsub__(self, other):
+        _ew.check_sub(other, self)
         return _ew.Sub.apply(*_ew.operands(other, self))
 
     def __mul__(self, other):
@@ -460,6 +463,8 @@ class Tensor:
         return _ew.Div.apply(*_ew.operands(other, self))
 
     def __pow__(self, other):
+        if type(other) is int:   # torch: int8 ** 1000 raises (a base, 1000 ** int8, wraps)
+            _dt.check_fits("pow", other, self.array.dtype)
         return _ew.Pow.apply(*_ew.operands(self, other))
 
     def __rpow__(self, other):
@@ -651,7 +656,13 @@ class Tensor:
     def reshape(self, *shape):
         return _sh.reshape(self, *shape)
 
-    def view(self, *shape):
+    def view(self, *shape, dtype=None):
+        """``view(*shape)``: a reshape; ``view(dtype)``: the same bytes as another dtype (see
+        ``ops/shape.view_dtype``; not differentiable)."""
+        if dtype is not None or (len(shape) == 1 and _sh._is_dtype_arg(shape[0])):
+            if shape and dtype is not None:
+                raise TypeError("view(): give either a shape or a dtype, not both")
+            return _sh.view_dtype(self, dtype if dtype is not None else shape[0])
         return _sh.reshape(self, *shape)
 
     def view_as(self, other):
@@ -741,6 +752,7 @@ class Tensor:
         return _inplace.fill_(self, 0)
 
     def fill_(self, value):
+        _dt.check_fits("fill_", value, self.array.dtype)
         return _inplace.fill_(self, value)
 
     def masked_fill_(self, mask, value):
@@ -759,6 +771,7 @@ class Tensor:
         return self.div_(other)
 
     def __setitem__(self, index, value):
+        _dt.check_fits("setitem", value, self.array.dtype)
         _inplace.setitem(self, index, value)
 
     # ---- indexing (ops/indexing.py) ---------------------------------------------------------------

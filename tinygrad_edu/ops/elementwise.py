@@ -43,8 +43,12 @@ def operands(a, b):
     elif a_is:
         if isinstance(b, float) and a.array.dtype.kind in "biu":
             a = a.to(_dt.get_default_dtype())
+        elif type(b) is int and a.array.dtype.kind in "iu":
+            b = _dt.wrap_int(b, a.array.dtype)   # torch: int8_tensor + 1000 wraps, NumPy raises
     elif isinstance(a, float) and b.array.dtype.kind in "biu":
         b = b.to(_dt.get_default_dtype())
+    elif type(a) is int and b.array.dtype.kind in "iu":
+        a = _dt.wrap_int(a, b.array.dtype)
     return a, b
 
 
@@ -82,7 +86,8 @@ class Add(Function):
 
 
 class Sub(Function):
-    """y = a - b.   dL/da = g,  dL/db = -g."""
+    """y = a - b.   dL/da = g,  dL/db = -g.   A bool tensor can't be subtracted or subtracted
+    from (as in PyTorch; see ``check_sub``)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -206,11 +211,33 @@ def _int_to_negative_int(a, b):
     return bool((np.asarray(b.get() if hasattr(b, "get") else b) < 0).any())
 
 
+def _is_bool(x):
+    dtype = getattr(x, "dtype", None)
+    return dtype == np.bool_ if dtype is not None else isinstance(x, bool)
+
+
+def check_sub(a, b):
+    """PyTorch refuses ``-`` when a bool takes part (a bool tensor or a Python bool, checked before
+    any promotion: ``bool_tensor - 1`` and ``int_tensor - True`` raise too), because on masks it
+    almost always means a mistaken "not"."""
+    a_b, b_b = _is_bool(as_array(a)), _is_bool(as_array(b))   # Python bools count (int - True raises)
+    if not (a_b or b_b):
+        return
+    if a_b and b_b:
+        raise RuntimeError("sub: subtraction (the - operator) of two bool tensors is not supported; "
+                           "use the ^ operator or logical_xor() instead")
+    raise RuntimeError("sub: subtraction (the - operator) with a bool tensor is not supported; to "
+                       "invert a mask use the ~ operator or logical_not() instead")
+
+
 class Neg(Function):
-    """y = -x.   dL/dx = -g."""
+    """y = -x.   dL/dx = -g.   A bool tensor can't be negated (as in PyTorch)."""
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype == np.bool_:
+            raise RuntimeError("neg: negation (the - operator) of a bool tensor is not supported; to "
+                               "invert a mask use the ~ operator or logical_not() instead")
         return -x
 
     @staticmethod
@@ -762,6 +789,7 @@ def masked_fill(x, mask, value):
                              f"{tuple(value.shape)}")
         fill = value.to(x.dtype)
     else:
+        _dt.check_fits("masked_fill", value, x.dtype)
         fill = Tensor._wrap(array_module(x.array).asarray(value, dtype=x.dtype))
     return Where.apply(mask, fill, x)
 
@@ -778,7 +806,7 @@ def triu(x, diagonal=0):
 
 def _require_2d(op, x):
     if x.ndim < 2:
-        raise ValueError(f"{op}: input must have at least 2 dims, got shape {tuple(x.shape)}")
+        raise RuntimeError(f"{op}: input must have at least 2 dims, got shape {tuple(x.shape)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -793,9 +821,7 @@ def compare(name, a, b):
     """``a < b`` and friends: a boolean tensor, outside the graph."""
     if name in ("and", "or", "xor"):  # bitwise, integer dtypes kept (see bitwise_and)
         return {"and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor}[name](a, b)
-    a, b = as_array(a), as_array(b)
-    if isinstance(b, (list, tuple)):
-        b = np.asarray(b)
+    a, b = _compare_operands(a, b)
     xp = array_module(a if hasattr(a, "dtype") else b)
     fn = getattr(xp, _COMPARE[name].__name__)
     try:
@@ -803,6 +829,42 @@ def compare(name, a, b):
     except ValueError as exc:
         raise ValueError(f"{name}: shapes {getattr(a, 'shape', ())} and {getattr(b, 'shape', ())} "
                          f"cannot be broadcast together ({exc})") from None
+
+
+def _compare_operands(a, b):
+    """The two arrays (or numbers) a comparison compares, in PyTorch's promoted dtype: float16
+    against float32 compares in float32, but an n-d float16 tensor against a 0-d float32 one in
+    float16, and int64 against float32 in float32 (NumPy would pick float64).  A Python int meeting
+    an integer tensor wraps into its dtype, as in arithmetic (see ``dtypes.wrap_int``)."""
+    a = tensor(a) if isinstance(a, (list, tuple)) else a
+    b = tensor(b) if isinstance(b, (list, tuple)) else b
+    a = a.item() if isinstance(a, np.generic) else a
+    b = b.item() if isinstance(b, np.generic) else b
+    a = Tensor._wrap(a) if not isinstance(a, (Tensor, bool, int, float)) else a
+    b = Tensor._wrap(b) if not isinstance(b, (Tensor, bool, int, float)) else b
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_t and b_t and a.array.dtype == b.array.dtype:
+        return a.array, b.array
+    if a_t != b_t:   # fast paths: a tensor and a Python number
+        t, n = (a, b) if a_t else (b, a)
+        kind = t.array.dtype.kind
+        if kind in "fc" or (kind == "b" and type(n) is not float):
+            return a.array if a_t else a, b.array if b_t else b   # NumPy's weak scalars agree
+    try:
+        target = _dt.result_type(a, b)
+    except TypeError:
+        return as_array(a), as_array(b)
+
+    def convert(v):
+        if isinstance(v, Tensor):   # (an int too big for float16 becomes inf, silently as in torch)
+            if v.array.dtype == target:
+                return v.array
+            with np.errstate(over="ignore"):
+                return v.array.astype(target)
+        if type(v) is int and target.kind in "iu":
+            return _dt.wrap_int(v, target)
+        return v
+    return convert(a), convert(b)
 
 
 def logical_not(x):

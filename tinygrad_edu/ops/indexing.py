@@ -91,7 +91,40 @@ def _normalize_index(x, index):
             raise IndexError(f"getitem: unsupported index {item!r} of type {type(item).__name__}; "
                              "use ints, slices, None, ..., integer or bool tensors")
         out.append(item)
+    _check_bounds(x, out)
     return tuple(out), advanced
+
+
+def _check_bounds(x, index):
+    """An integer index (plain or in an integer tensor) outside ``[-size, size)`` of the dim it
+    indexes raises IndexError naming the dimension, the index and the size, as in PyTorch (NumPy
+    would say "axis" and count the dims differently once ints and arrays mix)."""
+    def width(item):   # how many dims of x an index item consumes
+        if item is None or isinstance(item, (bool, np.bool_)):
+            return 0
+        if hasattr(item, "dtype") and item.dtype == np.bool_:
+            return max(item.ndim, 1)
+        return 1
+    used = sum(width(it) for it in index if it is not Ellipsis)
+    dim = 0
+    for item in index:
+        if item is Ellipsis:
+            dim += max(x.ndim - used, 0)
+            continue
+        if dim >= x.ndim:
+            return  # too many indices: NumPy's own IndexError says so
+        size = x.shape[dim]
+        bad = None
+        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            bad = int(item) if not -size <= item < size else None
+        elif hasattr(item, "dtype") and item.dtype.kind in "iu" and item.size and \
+                array_module(item) is np:
+            lo, hi = int(item.min()), int(item.max())
+            bad = hi if hi >= size else (lo if lo < -size else None)
+        if bad is not None:
+            raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size} "
+                             f"(indexing a tensor of shape {tuple(x.shape)})")
+        dim += width(item)
 
 
 def _is_int(item):
@@ -164,15 +197,31 @@ def gather(x, dim, index):
 
 
 def one_hot(indices, num_classes=-1):
-    """int64 tensor with a 1 in position ``indices[...]`` of a new last dim (no gradient)."""
+    """int64 tensor with a 1 in position ``indices[...]`` of a new last dim (no gradient).
+
+    As torch: ``indices`` must be int64 (``.long()`` converts), ``num_classes=-1`` means
+    ``max(indices) + 1`` (so it can't be inferred from an empty tensor), and every class value must
+    be in ``[0, num_classes)``.  Each violation raises RuntimeError naming what was found."""
     idx = indices.array if isinstance(indices, Tensor) else np.asarray(indices)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: indices must be an integer tensor, got dtype {idx.dtype}")
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"one_hot: indices must be an int64 (long) tensor, got dtype {idx.dtype}; "
+                           "convert with .long()")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or \
+            num_classes < -1:
+        raise RuntimeError(f"one_hot: num_classes must be a non-negative int or -1 (infer), got "
+                           f"{num_classes!r}")
     if num_classes == -1:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
-    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values from "
-                         f"{int(idx.min())} to {int(idx.max())}")
+        if idx.size == 0:
+            raise RuntimeError("one_hot: can't infer the number of classes from an empty tensor; "
+                               "pass num_classes explicitly")
+        num_classes = int(idx.max()) + 1
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0:
+            raise RuntimeError(f"one_hot: class values must be non-negative, got {lo}")
+        if hi >= num_classes:
+            raise RuntimeError(f"one_hot: class values must be smaller than num_classes={num_classes}, "
+                               f"got {hi}")
     xp = array_module(idx)
     return Tensor._wrap((idx[..., None] == xp.arange(num_classes)).astype(np.int64))
 

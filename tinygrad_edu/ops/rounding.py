@@ -229,6 +229,31 @@ class Frac(Function):
         return g
 
 
+class Copysign(Function):
+    """y = copysign(a, b) = |a| with the sign of b (the sign *bit*: b = -0.0 counts as negative,
+    so copysign(1, -0.0) = -1).
+
+    Where a != 0, y = a * s with the constant s = sign(a) * (±1 from b's sign bit), so
+        dL/da = g * s = g * y / a,
+    and at a = 0 (where y = ±0 whatever a's sign) we take dL/da = 0, as PyTorch does.
+    y does not change when b moves without crossing zero, so dL/db = 0 (PyTorch returns zeros)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = array_module(a if hasattr(a, "dtype") else b)
+        y = xp.copysign(a, b)
+        if ctx.needs_input_grad and ctx.needs_input_grad[0]:
+            a_arr = xp.asarray(a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ctx.factor = xp.where(a_arr == 0, 0, y / a_arr).astype(y.dtype, copy=False)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        need_a, need_b = ctx.needs_input_grad
+        return (g * Tensor._wrap(ctx.factor) if need_a else None), (g * 0.0 if need_b else None)
+
+
 # ---------------------------------------------------------------------------------------------
 # The functional API
 # ---------------------------------------------------------------------------------------------
@@ -306,5 +331,26 @@ def frac(input):  # noqa: A002
     return Frac.apply(x)
 
 
+
+
+def copysign(input, other):  # noqa: A002
+    """|input| with the sign (bit) of ``other``, entry by entry; integer and bool inputs give the
+    default float dtype, as in PyTorch.   dL/dinput = g * sign(input) * sign(other) (0 where
+    input = 0),  dL/dother = 0."""
+    a, b = input, other
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = tensor(a)
+    a, b = _ew.operands(a, b)
+    for side in (a, b):
+        if isinstance(side, Tensor) and side.array.dtype.kind in "biu":
+            a = a.to(_dt.get_default_dtype()) if isinstance(a, Tensor) else float(a)
+            b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else float(b)
+            break
+    if not isinstance(a, Tensor):  # a number with a tensor: broadcast the number to a tensor
+        a = tensor(float(a), dtype=b.dtype, device=b.device)
+    return Copysign.apply(a, b)
+
+
 from ..tensor import Tensor  # noqa: E402
 from ..creation import tensor  # noqa: E402
+from .. import dtypes as _dt  # noqa: E402

@@ -387,3 +387,61 @@ def flip(x, *dims):
         return Flip.apply(x, dims=())
     dims = normalize_dims("flip", dims, x.ndim)
     return Flip.apply(x, dims=dims)
+
+
+def view_dtype(x, dtype):
+    """``x.view(dtype)``: the same bytes read as another dtype (no copy: the result shares memory and
+    the version counter with ``x``, as torch's).  With the same item size the shape is kept; with a
+    smaller one the last dim grows by the ratio (float32 -> float16: (3, 4) -> (3, 8)); with a larger
+    one it shrinks by the ratio and must be divisible by it.  A size change needs at least one dim
+    and a last dim with stride 1, and a larger item size needs the start offset and every other
+    stride to be whole multiples of it.
+
+    Not differentiable: reinterpreted bits are not a smooth function of the input, so the result
+    never requires grad (also in torch)."""
+    from .. import dtypes as _dt
+    new = _dt.as_dtype(dtype)
+    arr = x.array
+    old = arr.dtype
+    if new.itemsize != old.itemsize and not (arr.size == 0 and arr.ndim):
+        what = f"to view {old} as {new} (different element sizes: {old.itemsize} and {new.itemsize} bytes)"
+        if arr.ndim == 0:
+            raise RuntimeError(f"view(dtype): a 0-d tensor can't be viewed as a dtype of another size; "
+                               f"{what}")
+        if arr.shape[-1] != 1 and arr.strides[-1] != old.itemsize:
+            raise RuntimeError(f"view(dtype): the last dim must have stride 1 (contiguous), got stride "
+                               f"{arr.strides[-1] // old.itemsize}, {what}")
+        if new.itemsize > old.itemsize:
+            ratio = new.itemsize // old.itemsize
+            if arr.shape[-1] % ratio:
+                raise RuntimeError(f"view(dtype): the last dim ({arr.shape[-1]}) must be divisible by "
+                                   f"{ratio} {what} (shape {tuple(arr.shape)})")
+            base = arr
+            while getattr(base, "base", None) is not None and hasattr(base.base, "__array_interface__"):
+                base = base.base
+            try:
+                offset = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+            except (AttributeError, KeyError, TypeError):   # CuPy: no interface; NumPy checks itself
+                offset = 0
+            if offset % new.itemsize:
+                raise RuntimeError(f"view(dtype): the storage offset ({offset // old.itemsize} elements) "
+                                   f"must be divisible by {ratio} {what}")
+            for d, s in enumerate(arr.strides[:-1]):
+                if arr.shape[d] > 1 and s % new.itemsize:
+                    raise RuntimeError(f"view(dtype): stride {s // old.itemsize} of dim {d} must be "
+                                       f"divisible by {ratio} {what}")
+    try:
+        out = arr.view(new)
+    except ValueError as exc:
+        raise RuntimeError(f"view(dtype): can't view {old} of shape {tuple(arr.shape)} as {new}: {exc}") \
+            from None
+    t = type(x)._wrap(out)
+    t._version_box = x._version_box   # one memory, one version counter
+    return t
+
+
+def _is_dtype_arg(v):
+    """Does a ``view`` argument name a dtype (rather than a size)?"""
+    if isinstance(v, np.dtype) or isinstance(v, str):
+        return True
+    return isinstance(v, type) and issubclass(v, np.generic)
