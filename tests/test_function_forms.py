@@ -70,3 +70,33 @@ def test_type_casts_and_int_alias():
     assert x.type(tg.int).dtype == np.int32 and tg.int == tg.int32
     assert x.type(tg.long).tolist() == torch.tensor([1.5, -2.5]).type(torch.long).tolist()
     assert x.type() == "tinygrad_edu.float32"
+
+
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_comparison_function_forms_match_torch(name):
+    a = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], np.float32)
+    b = np.array([2.0, 2.0, 2.0], np.float32)
+    ours = getattr(tg, name)(tg.tensor(a), tg.tensor(b)).numpy()
+    ref = getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy()
+    np.testing.assert_array_equal(ours, ref)
+    np.testing.assert_array_equal(getattr(tg, name)(tg.tensor(a), 2.0).numpy(),
+                                  getattr(torch, name)(torch.tensor(a), 2.0).numpy())
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_t_matches_torch(shape):
+    a = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    x = tg.tensor(a, requires_grad=True)
+    r = torch.tensor(a, requires_grad=True)
+    y, yr = x.t(), r.t()
+    np.testing.assert_array_equal(y.detach().numpy(), yr.detach().numpy())
+    (y * tg.tensor(np.asarray(yr.detach().numpy()))).sum().backward()
+    (yr * yr.detach()).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), r.grad.numpy())
+
+
+def test_t_refuses_3d_as_torch():
+    with pytest.raises(RuntimeError, match="t\\(\\) expects a tensor with <= 2 dimensions"):
+        tg.zeros(2, 2, 2).t()
+    with pytest.raises(RuntimeError):
+        torch.zeros(2, 2, 2).t()

@@ -48,6 +48,7 @@ from .ops.trig import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, ar
 from .ops.functions import (add, allclose, isclose, isfinite, isinf, isnan, lerp,  # noqa: F401,E402,A004
                             logaddexp, logical_and, logical_not, logical_or, logical_xor, mul, neg,
                             pow, sub)
+from .ops.functions import eq, ge, gt, le, lt, ne  # noqa: F401,E402
 from .dtypes import int32 as int  # noqa: F401,E402,A001  (torch.int is int32)
 from . import nn, optim  # noqa: F401,E402  (tg.nn.Linear, tg.optim.SGD, as torch.nn / torch.optim)
 from .serialization import load, load_state_dict_from_safetensors, save  # noqa: F401,E402

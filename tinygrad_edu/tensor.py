@@ -677,6 +677,12 @@ class Tensor:
     def transpose(self, dim0, dim1):
         return _sh.transpose(self, dim0, dim1)
 
+    def t(self):
+        """The transpose of a matrix (2-D), as ``torch.Tensor.t``; 0-d and 1-d tensors are returned as is."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return _sh.transpose(self, 0, 1) if self.ndim == 2 else self
+
     @property
     def T(self):
         """All dims reversed (the matrix transpose for 2-D tensors)."""

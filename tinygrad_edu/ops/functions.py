@@ -52,6 +52,31 @@ def isfinite(input):  # noqa: A002
     return input.isfinite()
 
 
+def eq(input, other):  # noqa: A002
+    """input == other, elementwise (bool; no gradient).  ``ne``, ``lt``, ``le``, ``gt``, ``ge`` alike."""
+    return _as_tensor(input, other) == other
+
+
+def ne(input, other):  # noqa: A002
+    return _as_tensor(input, other) != other
+
+
+def lt(input, other):  # noqa: A002
+    return _as_tensor(input, other) < other
+
+
+def le(input, other):  # noqa: A002
+    return _as_tensor(input, other) <= other
+
+
+def gt(input, other):  # noqa: A002
+    return _as_tensor(input, other) > other
+
+
+def ge(input, other):  # noqa: A002
+    return _as_tensor(input, other) >= other
+
+
 def _bool(t):
     return t if t.dtype.kind == "b" else (t != 0)
 
