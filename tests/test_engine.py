@@ -573,3 +573,58 @@ def test_deleting_a_chain_of_100000_ops_without_backward_does_not_crash():
     del y
     gc.collect()
     assert x.grad is None
+
+
+# ---- slices add in place (engine step 6) -----------------------------------------------------------
+def _slice_mix_graph(lib, x_np):
+    """y is read through slices and densely, with a hook and retain_grad on it: every gradient must equal
+    torch's, and what the hook and .grad kept must not change afterwards."""
+    x = lib.tensor(x_np, requires_grad=True)
+    y = x * 2.0
+    y.retain_grad()
+    seen = []
+    y.register_hook(lambda g: seen.append(g.clone()) or None)
+    loss = (y[0] * 3.0).sum() + (y[1:3] ** 2).sum() + (y * y).sum() + y[:, 1].sum() + y[-1, ::2].sum()
+    loss.backward()
+    return x.grad.numpy().copy(), y.grad.numpy().copy(), seen[0].numpy().copy()
+
+
+def test_slice_gradients_accumulated_in_place_equal_torch():
+    x_np = np.random.default_rng(0).standard_normal((4, 3))
+    for ours, ref in zip(_slice_mix_graph(tg, x_np), _slice_mix_graph(torch, x_np)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_slice_gradients_stay_differentiable_with_create_graph():
+    x_np = np.random.default_rng(1).standard_normal((3, 2))
+    grads = []
+    for lib in (tg, torch):
+        x = lib.tensor(x_np, requires_grad=True)
+        y = x.exp()
+        loss = (y[0] ** 3).sum() + (y[1:] ** 2).sum()
+        (g,) = (tg.autograd.grad if lib is tg else torch.autograd.grad)(loss, [x], create_graph=True)
+        g.sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_reading_a_sequence_step_by_step_never_builds_a_full_size_gradient_per_step(monkeypatch):
+    """An RNN reads x[t] for every t; the backward must add each step's gradient at its slice (O(T) in
+    all), not materialise T full-size zero-filled gradients (O(T²))."""
+    from tinygrad_edu.autograd import engine
+    made_dense = []
+    original = engine.SliceGradient.dense
+    monkeypatch.setattr(engine.SliceGradient, "dense", lambda self: made_dense.append(1) or original(self))
+    x = tg.randn(50, 2, 3, requires_grad=True)
+    xw = x * 1.0                      # a node, as the input projection of an LSTM is
+    h = tg.zeros(2, 3)
+    for t in range(50):
+        h = (xw[t] + h).tanh()
+    h.sum().backward()
+    assert made_dense == []
+    ref_x = torch.tensor(x.detach().numpy(), requires_grad=True)
+    ref_h = torch.zeros(2, 3)
+    for t in range(50):
+        ref_h = (ref_x[t] + ref_h).tanh()
+    ref_h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ref_x.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -21,12 +21,33 @@ or the input leaves themselves.  To differentiate a scalar loss L:
    passes its complete gradient through them before anything else uses it; a leaf with hooks has
    its gradient summed over all its consumers first, then hooked, then accumulated into ``.grad``.
 
+6. **Slices add in place.**  The backward of a basic-index read ``y = x[t]`` is "zeros shaped like x,
+   with g at t".  Made dense for every read, a loop over ``x[0], x[1], …, x[T-1]`` (an RNN over its
+   time steps) would build T full-size gradients and add them: O(T²).  Instead that backward hands
+   over a ``SliceGradient`` and the engine adds g into the one buffer it accumulates for x, in place:
+   O(T) in all.  (With ``create_graph`` it stays an ordinary recorded op.)
+
 With ``create_graph=True`` the ``backward`` methods run in grad mode, so they are recorded like any
 forward computation and the gradients can be differentiated again.
 """
 from ..backend import array_module
 from . import grad_mode
 from .function import Function
+
+
+class SliceGradient:
+    """dL/dx for ``y = x[index]`` with a basic index, left sparse: zeros of ``shape`` with ``values``
+    (= dL/dy) at ``index``.  Only the engine sees it (see step 6 of the module docstring)."""
+
+    __slots__ = ("shape", "index", "values")
+
+    def __init__(self, shape, index, values):
+        self.shape, self.index, self.values = shape, index, values
+
+    def dense(self):
+        out = array_module(self.values).zeros(self.shape, dtype=self.values.dtype)
+        out[self.index] = self.values
+        return out
 
 
 def topological_order(root_nodes):
@@ -94,6 +115,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     grads = {}                 # node -> accumulated dL/d(node output), a Tensor
     owned = set()              # ids of arrays handed to a .grad this pass (never hand one out twice)
     captured = {}              # id(input) -> gradient, for autograd.grad
+    engine_buffers = {}        # node -> the array of grads[node], when the engine allocated it itself
     leaf_ids = {id(t) for t in inputs if t.grad_fn is None} if capture else ()
     input_nodes = {t.grad_fn: t for t in inputs if t.grad_fn is not None} if capture else {}
 
@@ -155,6 +177,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     try:
         for node in order:
             g = grads.pop(node, None)
+            engine_buffers.pop(node, None)   # from here on g may be kept by the backward: never add into it
             if g is None or (needed is not None and node not in needed):
                 skip_leaf_edges(node)
                 continue
@@ -191,9 +214,17 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                     if hooked_leaves and not isinstance(parent, Function) and id(parent) in hooked_leaves:
                         deliver_to_leaf(parent, None)
                     continue
+                if isinstance(grad_in, SliceGradient):
+                    if isinstance(parent, Function) and not create_graph:
+                        _add_slice_in_place(grads, engine_buffers, parent, grad_in)
+                        continue
+                    grad_in = Tensor._wrap(grad_in.dense())
                 grad_in = _gradient_for_input(grad_in, meta, node)
                 if isinstance(parent, Function):
-                    grads[parent] = grads[parent] + grad_in if parent in grads else grad_in
+                    if parent in engine_buffers:        # our own buffer: add in place
+                        engine_buffers[parent] += grad_in.array
+                    else:
+                        grads[parent] = grads[parent] + grad_in if parent in grads else grad_in
                 else:
                     deliver_to_leaf(parent, grad_in)
     finally:
@@ -201,6 +232,20 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     if capture:
         return [captured.get(id(t)) for t in inputs]
     return None
+
+
+def _add_slice_in_place(grads, engine_buffers, node, part):
+    """grads[node] += part (a SliceGradient), touching only the slice: into a buffer the engine owns,
+    made on the first part (zeros) or copied once from a gradient someone else may hold."""
+    buffer = engine_buffers.get(node)
+    if buffer is None:
+        if node in grads:
+            buffer = grads[node].array.copy()
+        else:
+            buffer = array_module(part.values).zeros(part.shape, dtype=part.values.dtype)
+        engine_buffers[node] = buffer
+        grads[node] = Tensor._wrap(buffer)
+    buffer[part.index] += part.values
 
 
 def _accumulate_into_grad(tensor, g, create_graph, owned):

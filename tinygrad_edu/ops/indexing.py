@@ -11,6 +11,8 @@ a NumPy view; integer arrays and boolean masks ("advanced" indexing) copy.
 """
 import numpy as np
 
+from ..autograd import grad_mode
+from ..autograd.engine import SliceGradient
 from ..autograd.function import Function
 from ..backend import array_module
 from .checks import normalize_dim
@@ -29,6 +31,10 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.advanced and not grad_mode.state.enabled:
+            # not recorded (no create_graph): let the engine add g into x's gradient at the slice,
+            # instead of building a full-size zeros-with-g here (see autograd/engine.py, step 6)
+            return SliceGradient(ctx.in_shape, ctx.index, g.array)
         return IndexAdd.apply(g, shape=ctx.in_shape, index=ctx.index, advanced=ctx.advanced)
 
 
