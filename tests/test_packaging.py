@@ -81,7 +81,8 @@ def test_wheel_contains_kernels_and_installs(source_copy, tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rel in kernel_sources():
         assert f"tinygrad_edu/kernels/{rel}" in names, f"{rel} missing from the wheel"
-    for module in ("__main__.py", "train_mlp.py", "data/mnist.py", "data/download.py"):
+    for module in ("__main__.py", "cli.py", "commands/mlp.py", "training/mlp_job.py", "data/mnist.py",
+                   "data/download.py"):
         assert f"tinygrad_edu/{module}" in names
     assert not any(n.startswith(("kernels/", "tests/")) for n in names), "only the tinygrad_edu package ships"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -96,7 +96,7 @@ def test_split_loss_averages_every_character_of_non_overlapping_windows():
 
 
 def test_gpt_seed_spread_report_counts_runs_at_or_below_the_nanogpt_figure(tmp_path, capsys):
-    from benchmarks import gpt_seed_spread
+    from benchmarks.experiments import gpt_seed_spread
     for seed, value in ((1, 1.87), (2, 1.90), (3, 1.93)):
         (tmp_path / f"seed_{seed}").mkdir()
         (tmp_path / f"seed_{seed}" / "done.json").write_text(json.dumps(
@@ -118,7 +118,7 @@ def test_nanogpt_native_run_our_engine_follows_torch_on_nanogpts_random_streams(
     # nanoGPT's loop with torch's generator (its initial weights, batches and evaluation batches), once
     # computed by PyTorch and once by our GPT: the estimates must agree while the loss falls.  ~5 s each.
     pytest.importorskip("torch")
-    from benchmarks.gpt_nanogpt_native import run
+    from benchmarks.experiments.gpt_nanogpt_native import run
     text = (DATA / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
     kw = dict(max_iters=40, eval_interval=20, eval_iters=2, exact_val=False, bias=bias, log=lambda m: None)
     reference = run(1337, text, engine="torch", **kw)
@@ -131,7 +131,7 @@ def test_nanogpt_native_run_our_engine_follows_torch_on_nanogpts_random_streams(
 
 
 def test_nanogpt_native_report_gives_mean_sd_and_count_at_or_below_the_figure(tmp_path, capsys):
-    from benchmarks import gpt_nanogpt_native
+    from benchmarks.experiments import gpt_nanogpt_native
     for seed, value in ((1, 1.87), (2, 1.90), (3, 1.93)):
         (tmp_path / f"torch_exact_seed_{seed}.json").write_text(json.dumps(
             {"seed": seed, "engine": "torch", "gelu": "exact", "nanogpt_20": value, "full_val": value + 0.02,
@@ -273,7 +273,7 @@ def test_gpt_resume_and_overwrite_mistakes_exit_with_code_2(tmp_path, capsys):
     capsys.readouterr()
     assert main(_gpt_args(out, *TINY_GPT, "--max-iters", "2")) == 2
     err = capsys.readouterr().err
-    assert "already exists; pass --resume" in err and "Traceback" not in err
+    assert "already holds a run; pass --resume" in err and "Traceback" not in err
     assert (out / "checkpoint.safetensors").read_bytes() == before     # nothing overwritten
 
 
@@ -431,6 +431,7 @@ def _finetune_args(out, *extra):
     return ["finetune", "--no-progress", "--data", str(DATA), "--out", str(out), *extra]
 
 
+@pytest.mark.slow                                               # ~40 s on a quiet 2-core machine
 @needs_minilm
 @pytest.mark.filterwarnings("ignore:.*newly initialised")      # the new classifier head: expected
 @pytest.mark.skipif(not _has("sst2", "dev.tsv"), reason="staged SST-2 not found: set TINYGRAD_EDU_DATA")
@@ -489,5 +490,5 @@ def test_finetune_unknown_task_or_init_exits_with_code_2(tmp_path, capsys):
     assert "unknown task 'mnli'" in err and "sst2, conll2003, wnut17" in err
     assert main(["finetune", "--init", "random", "--out", str(tmp_path / "b"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "unknown --init 'random'" in err and "pretrained or scratch" in err
+    assert "argument --init: unknown init 'random'; known: pretrained, scratch" in err
     assert not (tmp_path / "a" / "checkpoint.safetensors").exists()

@@ -1,215 +1,150 @@
-"""``python -m tinygrad_edu train|evaluate|gpt|pretrain|finetune``: train a model on a real data set, or
-evaluate a checkpoint (the text commands live in ``cli_text.py``).
+"""``python -m tinygrad_edu``: the one parser of the command line.
 
-    python -m tinygrad_edu train --model vgg_mini --dataset mnist --epochs 2 --out runs/vgg_mnist
-    python -m tinygrad_edu train --model resnet_cifar --dataset cifar10 --epochs 30 --out runs/r20 --resume
-    python -m tinygrad_edu evaluate runs/vgg_mnist/checkpoint.safetensors
+    python -m tinygrad_edu                              # the main job: an MLP on MNIST (commands/mlp.py)
+    python -m tinygrad_edu --max-steps 100              # the same, a quick smoke run
+    python -m tinygrad_edu COMMAND [options]            # one of tinygrad_edu/commands/COMMANDS
+    python -m tinygrad_edu COMMAND --help               # every option with its meaning and default
 
-``train`` shows a progress bar (loss, learning rate, images/s), evaluates on the test set after each
-epoch, writes ``checkpoint.safetensors``, ``history.json`` and ``curves.png`` into ``--out``.
-``evaluate`` prints the accuracy and the confusion matrix and saves it as a PNG beside the checkpoint.
-Bad input (an unknown model or data set, missing data, a checkpoint that does not fit) gives one clear
-line on stderr and exit code 2; nothing is overwritten.
+How it works, in four steps:
+
+1. **Build the parser.**  The main job's options sit on the top-level parser (so that
+   ``python -m tinygrad_edu`` alone, or with options, still runs it); each command of ``COMMANDS`` is a
+   sub-parser filled by its module's ``add_arguments``.  Modules are imported lazily: a run of
+   ``train`` imports ``commands/train.py`` only; ``--help`` imports them all, for their ``HELP`` lines.
+2. **Parse, noting what was typed.**  Every default is wrapped in ``_Default`` before parsing, so
+   afterwards a value that is still wrapped was not typed.  The names of the typed options become
+   ``args.given``: ``--resume`` keeps the saved value of everything the user did not type again.
+3. **Run** the command's ``run(args)``, which returns the exit code.
+4. **Report problems in one line.**  A bad value (argparse), a ``UsageError`` or a ``RunFolderError``
+   prints ``error: ...`` on stderr and exits with code 2; Ctrl-C exits with 130.  Never a traceback.
 """
 import argparse
-import dataclasses
-import inspect
-import os
+import importlib
 import sys
 
+from .commands import COMMANDS, UsageError
 
-from .training.datasets import DATASETS, load_image_data
-from .training.loop import CHECKPOINT, TTA_MODES, TrainConfig, confusion_matrix, evaluate, fit
+PROG = "python -m tinygrad_edu"
+MAIN_JOB = "mlp"            # commands/mlp.py: what runs when no COMMAND is given
 
-
-class UsageError(Exception):
-    """A problem with what the user asked for: reported in one line, exit code 2."""
-
-
-def build_model(name, data_shape, num_classes):
-    """The model ``name`` for images of shape (C, H, W) and ``num_classes`` classes."""
-    from . import models
-    if name not in models.MODELS:
-        raise UsageError(f"unknown model {name!r}; known models: {', '.join(models.list_models())}")
-    channels, height, width = data_shape
-    accepts = inspect.signature(models.MODELS[name]).parameters
-    kwargs = {"num_classes": num_classes}
-    if "in_features" in accepts:           # the MLP flattens the image
-        kwargs["in_features"] = channels * height * width
-    if "in_channels" in accepts:
-        kwargs["in_channels"] = channels
-    elif "in_features" not in accepts and channels != 3:
-        raise UsageError(f"model {name!r} takes 3-channel images; {channels}-channel images given")
-    return models.get_model(name, **kwargs)
+EPILOG = f"""examples:
+  {PROG}                                   the main job: a 784-256-256-10 MLP on MNIST
+  {PROG} train --model lenet5 --epochs 2   a CNN on MNIST, written to runs/lenet5_mnist
+  {PROG} train --out runs/lenet5_mnist --resume --epochs 4   extend that run to 4 epochs
+  {PROG} gpt --max-iters 2000              a character-level GPT on tinyshakespeare
+  {PROG} COMMAND --help                    every option of COMMAND, with its default"""
 
 
-def _data_errors():
-    """The exceptions the data loaders raise for missing or damaged files."""
-    from . import data
-    names = ("MNISTNotFoundError", "ChecksumError", "IDXFormatError", "DatasetNotFoundError",
-             "CIFAR10NotFoundError", "DataFormatError")
-    return tuple(getattr(data, n) for n in names if hasattr(data, n)) + (FileNotFoundError,)
+class _Default:
+    """A default value, wrapped so that after parsing it can be told apart from a typed one."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
 
 
-def _load_data(name, root, download, limit_train=None):
-    if name not in DATASETS:
-        raise UsageError(f"unknown dataset {name!r}; known data sets: {', '.join(DATASETS)}")
-    try:
-        return load_image_data(name, root=root, download=download, limit_train=limit_train)
-    except _data_errors() as exc:
-        raise UsageError(f"data set {name!r} is not available: {exc}") from None
-    except ImportError as exc:
-        raise UsageError(f"data set {name!r} needs a package that is missing: {exc}") from None
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written, and "(default: ...)" after every option that has a default
+    (options whose default is "not set", None or False, show none)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default.value if isinstance(action.default, _Default) else action.default
+        if default is None or default is False or default is argparse.SUPPRESS or "%(default)" in text:
+            return text
+        if not action.option_strings and action.nargs not in ("?", "*"):
+            return text                                   # a required positional: no default
+        shown = ", ".join(map(str, default)) if isinstance(default, (tuple, list)) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})"
 
 
-def cmd_train(args):
-    config = TrainConfig(model=args.model, dataset=args.dataset, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                         weight_decay=args.weight_decay, scheduler=args.scheduler,
-                         label_smoothing=args.label_smoothing,
-                         augment=None if args.augment == "auto" else args.augment == "on",
-                         seed=args.seed, max_steps=args.max_steps, limit_train=args.limit_train,
-                         data=args.data, init_from=args.init_from)
-    from . import models
-    if config.model not in models.MODELS:  # before loading any data: fail fast
-        raise UsageError(f"unknown model {config.model!r}; known models: {', '.join(models.list_models())}")
-    if config.dataset not in DATASETS:
-        raise UsageError(f"unknown dataset {config.dataset!r}; known data sets: {', '.join(DATASETS)}")
-    ckpt_path = os.path.join(args.out, CHECKPOINT)
-    if os.path.exists(ckpt_path) and not args.resume:
-        raise UsageError(f"{ckpt_path} already exists; pass --resume to continue that run or choose "
-                         "another --out")
-    if args.resume and not os.path.exists(ckpt_path):
-        raise UsageError(f"--resume: there is no checkpoint at {ckpt_path}")
-    if args.init_from and args.resume:
-        raise UsageError("--init-from starts a new run and --resume continues one; pass only one of them")
-    if args.init_from and not os.path.exists(args.init_from):
-        raise UsageError(f"--init-from: there is no checkpoint at {args.init_from}")
-    data = _load_data(config.dataset, config.data, not args.no_download, config.limit_train)
-    from . import manual_seed
-    manual_seed(config.seed)
-    model = build_model(config.model, data.x_train.shape[1:], len(data.classes))
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"{config.model} ({n_params:,} parameters) on {config.dataset}: {len(data.x_train):,} training and "
-          f"{len(data.x_test):,} test images; {config.optimizer} lr={config.lr:g}, {config.scheduler} "
-          f"schedule, batch {config.batch_size}, {config.epochs} epochs -> {args.out}", flush=True)
-    try:
-        history = fit(model, data, config, args.out, resume=args.resume,
-                      log=lambda m: print(m, flush=True), progress_bar=not args.no_progress)
-    except ValueError as exc:
-        if not str(exc).startswith("init_from:"):
-            raise
-        raise UsageError(str(exc).replace("init_from:", "--init-from:", 1)) from None
-    if history["test_acc"]:
-        print(f"final test accuracy: {100 * history['test_acc'][-1]:.2f}%  (checkpoint {ckpt_path}, curves "
-              f"{os.path.join(args.out, 'curves.png')})", flush=True)
-    return 0
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line: ``error: argument --lr: must be above 0, got -1``."""
+
+    def error(self, message):
+        print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
 
 
-def cmd_evaluate(args):
-    from . import load
-    from .training.plots import plot_confusion_matrix
-    if not os.path.exists(args.checkpoint):
-        raise UsageError(f"no checkpoint at {args.checkpoint}")
-    try:
-        ckpt = load(args.checkpoint)
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"cannot read checkpoint {args.checkpoint}: {exc}") from None
-    if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
-        raise UsageError(f"{args.checkpoint} is not a training checkpoint of `python -m tinygrad_edu "
-                         "train` (it has no model/config entries)")
-    config = TrainConfig(**{k: v for k, v in ckpt["config"].items()
-                            if k in {f.name for f in dataclasses.fields(TrainConfig)}})
-    data = _load_data(config.dataset, args.data or config.data, not args.no_download)
-    model = build_model(config.model, data.x_test.shape[1:], len(data.classes))
-    try:
-        model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, ValueError) as exc:
-        raise UsageError(f"checkpoint {args.checkpoint} does not fit model {config.model!r}: {exc}") from None
-    acc, loss, predictions = evaluate(model, data.x_test, data.y_test, tta=args.tta)
-    counts = confusion_matrix(data.y_test, predictions, len(data.classes))
-    tta = f" with {args.tta} test-time augmentation" if args.tta != "none" else ""
-    print(f"{config.model} on {config.dataset} test set{tta}: accuracy {100 * acc:.2f}% "
-          f"({int((predictions == data.y_test).sum())}/{len(data.y_test)}), loss {loss:.4f}")
-    width = max(5, max(len(c) for c in data.classes))
-    print("confusion matrix (rows: true class, columns: predicted):")
-    print(" " * (width + 1) + " ".join(f"{c[:5]:>5}" for c in data.classes))
-    for name, row in zip(data.classes, counts):
-        print(f"{name:>{width}} " + " ".join(f"{v:5d}" for v in row))
-    png = os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), "confusion_matrix.png")
-    plot_confusion_matrix(counts, data.classes, png, title=f"{config.model} on {config.dataset}: "
-                                                          f"{100 * acc:.2f}%")
-    print(f"saved {png}")
-    return 0
+def _command_module(name):
+    return importlib.import_module(f".commands.{COMMANDS.get(name, name)}", __package__)
+
+
+def _wrap_defaults(parser):
+    for action in parser._actions:
+        if isinstance(action, (argparse._StoreAction, argparse._StoreConstAction)) and \
+                action.default is not argparse.SUPPRESS and not isinstance(action.default, _Default):
+            action.default = _Default(action.default)
+
+
+def build_parser(command=None):
+    """The whole parser.  With ``command`` (a COMMANDS name, or MAIN_JOB) only that module is imported;
+    the other commands are registered by name alone (enough to run one, or to refuse a typo)."""
+    main_job = _command_module(MAIN_JOB)
+    parser = Parser(prog=PROG, formatter_class=HelpFormatter, epilog=EPILOG,
+                    description="tinygrad_edu's command line: train models on real data sets, and use "
+                                "them.\nWithout a COMMAND it runs the main job: " + main_job.HELP + ".")
+    main_job.add_arguments(parser.add_argument_group(
+        "options of the main job (no COMMAND)",
+        "Checkpoints only with --out; the same model through the image loop: train --model mlp."))
+    _wrap_defaults(parser)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
+                                parser_class=Parser)
+    for name in COMMANDS:
+        if command is not None and name != command:
+            sub.add_parser(name)                          # not this run's command: not imported
+            continue
+        module = _command_module(name)
+        doc = (module.__doc__ or "").strip()
+        child = sub.add_parser(name, help=module.HELP, description=doc or module.HELP,
+                               formatter_class=HelpFormatter)
+        module.add_arguments(child)
+        _wrap_defaults(child)
+    return parser
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tinygrad_edu",
-                                     description="Train or evaluate models with tinygrad_edu.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a model on a data set")
-    t.add_argument("--model", default="vgg_mini", help="model name (see tinygrad_edu.models.list_models())")
-    t.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
-    t.add_argument("--epochs", type=int, default=2)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=0.05, help="(peak) learning rate")
-    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="sgd")
-    t.add_argument("--weight-decay", type=float, default=5e-4)
-    t.add_argument("--scheduler", choices=("onecycle", "cosine", "none"), default="onecycle")
-    t.add_argument("--label-smoothing", type=float, default=0.0)
-    t.add_argument("--augment", choices=("auto", "on", "off"), default="auto",
-                   help="random crops and flips (auto: on for cifar10)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke runs)")
-    t.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
-    t.add_argument("--out", default=None, help="run folder (default runs/MODEL_DATASET)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    t.add_argument("--init-from", default=None, metavar="CHECKPOINT",
-                   help="start from another run's model weights with a fresh optimizer and schedule "
-                        "(a warm restart)")
-    t.add_argument("--data", default=None, metavar="DIR", help="data root (default $TINYGRAD_EDU_DATA)")
-    t.add_argument("--no-download", action="store_true")
-    t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads (default 1: convolutions' many small matrix products are slower "
-                        "with more)")
-    e = sub.add_parser("evaluate", help="evaluate a checkpoint on its data set's test split")
-    e.add_argument("checkpoint")
-    e.add_argument("--data", default=None, metavar="DIR")
-    e.add_argument("--no-download", action="store_true")
-    e.add_argument("--tta", choices=TTA_MODES, default="none",
-                   help="test-time augmentation: flip averages the predictions on each image and its "
-                        "mirror image; flip-translate also on copies shifted by one pixel (airbench's)")
-    from .cli_text import add_text_commands
-    add_text_commands(sub)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        if args.out is None:
-            args.out = os.path.join("runs", f"{args.model}_{args.dataset}")
-        for name in ("epochs", "batch_size"):
-            if getattr(args, name) < 1:
-                parser.error(f"--{name.replace('_', '-')} must be positive")
+    """``argv`` parsed; ``args.command`` (None for the main job) and ``args.given`` (the names of
+    the options the user typed) are added."""
+    if argv and argv[0] in COMMANDS:
+        command = argv[0]
+    elif any(a in COMMANDS or a in ("-h", "--help") for a in argv):
+        command = None                                    # help, or a COMMAND after options: all
+    else:
+        command = MAIN_JOB
+    args = build_parser(command).parse_args(argv)
+    if args.command is not None and argv[0] != args.command:
+        # options before COMMAND are the main job's, and COMMAND's own defaults would replace them
+        raise UsageError(f"options go after the command: {PROG} {args.command} "
+                         f"{' '.join(a for a in argv if a != args.command)}")
+    given = set()
+    for name, value in vars(args).items():
+        if isinstance(value, _Default):
+            setattr(args, name, value.value)
+        else:
+            given.add(name)
+    args.given = frozenset(given - {"command"})
     return args
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    from .backend import set_num_threads
-    set_num_threads(getattr(args, "threads", 1))
+    """Entry point of ``python -m tinygrad_edu`` and of the ``tinygrad-edu`` script; returns the
+    process exit code."""
+    from .training.run_folder import RunFolderError
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        if args.command == "train":
-            return cmd_train(args)
-        if args.command == "evaluate":
-            return cmd_evaluate(args)
-        from .cli_text import run_text_command
-        return run_text_command(args, UsageError)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        args = parse_args(argv)
+        if getattr(args, "threads", None):
+            from .backend import set_num_threads
+            set_num_threads(args.threads)
+        return int(_command_module(args.command or MAIN_JOB).run(args) or 0)
+    except SystemExit as exc:               # --help (0) or an argparse error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    except (UsageError, RunFolderError) as exc:
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted (the last finished epoch's checkpoint is kept; continue with --resume)",
-              file=sys.stderr)
+        print("interrupted (the last checkpoint written is kept: continue with --resume)", file=sys.stderr)
         return 130
-
-
-

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import creation, nn
+from .. import random as _random
 from ..autograd import grad_mode
 from ..nn import functional as F
 from ..nn import init
@@ -338,7 +339,6 @@ class GPT(nn.Module):
         return AdamW(groups, lr=learning_rate, betas=betas, eps=eps)
 
     # ---- generation -----------------------------------------------------------------------------
-    @grad_mode.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, use_cache=True,
                  generator=None):
         """Append ``max_new_tokens`` tokens to ``idx`` (B, T), each sampled from the model's
@@ -347,7 +347,8 @@ class GPT(nn.Module):
         * ``temperature`` divides the logits (< 1 sharper, > 1 flatter); 0 means greedy (argmax).
         * ``top_k`` keeps the k most likely tokens, ``top_p`` the smallest set whose probability
           reaches p (nucleus sampling); see ``sample_next_token``.
-        * ``generator``: a ``numpy.random.Generator`` or an int seed (reproducible samples);
+        * ``generator``: a ``tinygrad_edu.Generator``, a ``numpy.random.Generator`` or an int seed
+          (reproducible samples);
           default: the library's generator (``tinygrad_edu.manual_seed``).
         * ``use_cache``: keep a KV cache, so each step runs one position through the network.
 
@@ -360,7 +361,54 @@ class GPT(nn.Module):
         up the first ``block_size`` positions.
 
         Runs under ``no_grad`` and in eval mode (dropout off); the previous mode is restored.
+        ``generate_stream`` is the same loop, handing out each token as soon as it is drawn.
         """
+        tokens = self._check_prompt(idx, max_new_tokens, temperature)
+        steps = [tokens] + [t[:, None] for t in self.generate_stream(tokens, max_new_tokens, temperature,
+                                                                     top_k, top_p, use_cache, generator)]
+        return creation.tensor(np.concatenate(steps, axis=1))
+
+    def generate_stream(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                        use_cache=True, generator=None):
+        """``generate`` one token at a time: a Python generator that yields, for each of the
+        ``max_new_tokens`` steps, the new tokens as a (B,) int64 NumPy array, as soon as each is
+        drawn (so a command line can print text while it is being written).  The same arguments,
+        the same tokens as ``generate``.
+
+            for token in model.generate_stream(prompt, 200, temperature=0.8, generator=0):
+                print(tokenizer.decode(token.tolist()), end="", flush=True)
+
+        Each step runs under ``no_grad``; the model stays in eval mode until the generator is
+        exhausted or closed, then its previous mode is restored.  Bad arguments raise here, before
+        the first token."""
+        tokens = self._check_prompt(idx, max_new_tokens, temperature)
+        return self._stream(tokens, max_new_tokens, temperature, top_k, top_p, use_cache,
+                            _as_generator(generator))
+
+    def _stream(self, tokens, max_new_tokens, temperature, top_k, top_p, use_cache, rng):
+        block_size = self.config.block_size
+        was_training = self.training
+        self.eval()
+        try:
+            cache = None
+            for _ in range(max_new_tokens):
+                total = tokens.shape[1]
+                with grad_mode.no_grad():
+                    if cache is not None and total <= block_size:
+                        x = self.hidden_states(tokens[:, -1:], kv_cache=cache)     # one new position
+                    else:  # first step, no cache, or the context no longer fits: the whole window
+                        cache = KVCache(self.config.n_layer) if use_cache and total <= block_size else None
+                        x = self.hidden_states(tokens[:, -block_size:], kv_cache=cache)
+                    logits = self.lm_head(x[:, -1, :])                            # (B, V)
+                next_token = sample_next_token(logits.array, temperature, top_k, top_p, rng)
+                tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
+                yield next_token
+        finally:
+            self.train(was_training)
+
+    @staticmethod
+    def _check_prompt(idx, max_new_tokens, temperature):
+        """The prompt as an int64 (B, T) array, after checking the generation arguments."""
         if temperature < 0:
             raise ValueError(f"GPT.generate: temperature must be >= 0, got {temperature}")
         if max_new_tokens < 0:
@@ -369,25 +417,7 @@ class GPT(nn.Module):
         if tokens.ndim != 2 or tokens.shape[1] == 0:
             raise ValueError(f"GPT.generate: idx must have shape (batch, sequence) with at least one "
                              f"token, got shape {tokens.shape}")
-        rng = _as_generator(generator)
-        block_size = self.config.block_size
-        was_training = self.training
-        self.eval()
-        try:
-            cache = None
-            for _ in range(max_new_tokens):
-                total = tokens.shape[1]
-                if cache is not None and total <= block_size:
-                    x = self.hidden_states(tokens[:, -1:], kv_cache=cache)     # one new position
-                else:  # first step, no cache, or the context no longer fits: the whole window
-                    cache = KVCache(self.config.n_layer) if use_cache and total <= block_size else None
-                    x = self.hidden_states(tokens[:, -block_size:], kv_cache=cache)
-                logits = self.lm_head(x[:, -1, :])                            # (B, V)
-                next_token = sample_next_token(logits.array, temperature, top_k, top_p, rng)
-                tokens = np.concatenate([tokens, next_token[:, None]], axis=1)
-        finally:
-            self.train(was_training)
-        return creation.tensor(tokens)
+        return tokens
 
     # ---- Hugging Face GPT-2 checkpoints ------------------------------------------------------------
     @classmethod
@@ -414,10 +444,12 @@ def _as_generator(generator):
         return creation.default_generator()
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, _random.Generator):      # tg.Generator(): draw from its NumPy generator
+        return _random.numpy_rng(generator)
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError(f"GPT.generate: generator must be a numpy.random.Generator, an int seed or None, "
-                    f"got {type(generator).__name__}")
+    raise TypeError(f"GPT.generate: generator must be a tinygrad_edu.Generator, a "
+                    f"numpy.random.Generator, an int seed or None, got {type(generator).__name__}")
 
 
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):

@@ -41,14 +41,16 @@ def load_image_data(name, root=None, download=True, limit_train=None):
     if name == "mnist":
         from ..data import MNIST
         train, test = MNIST(root, train=True, download=download), MNIST(root, train=False, download=download)
-        xs = [_normalise(s.images[..., None], name) for s in (train, test)]
-        data = ImageData(name, xs[0], train.labels.astype(np.int64), xs[1], test.labels.astype(np.int64),
-                         [str(i) for i in range(10)], augment=False)
+        keep = slice(None, limit_train)                       # cut before normalising: less work
+        data = ImageData(name, _normalise(train.images[keep][..., None], name),
+                         train.labels[keep].astype(np.int64), _normalise(test.images[..., None], name),
+                         test.labels.astype(np.int64), [str(i) for i in range(10)], augment=False)
     elif name == "cifar10":
         from ..data import CIFAR10
         train = CIFAR10(root, train=True, download=download)
         test = CIFAR10(root, train=False, download=download)
-        data = ImageData(name, _normalise(train.images, name), train.labels.astype(np.int64),
+        keep = slice(None, limit_train)
+        data = ImageData(name, _normalise(train.images[keep], name), train.labels[keep].astype(np.int64),
                          _normalise(test.images, name), test.labels.astype(np.int64),
                          list(train.classes), augment=True)
     elif name == "digits":

@@ -12,16 +12,23 @@ their own longest sequence.  ``init="pretrained"`` starts from the MiniLM-L6 wei
 Words and labels for NER: a word may become several WordPiece tokens ("Johanson" → "johan", "##son");
 the word's label goes on its first token and the others get -100 (ignored by the loss); a prediction for a
 word is read from its first token.
+
+**Resuming and extending.**  Epoch ``e`` shuffles with a generator seeded with ``(seed, e)`` and the
+learning rate is a formula of the step and the planned total (``epochs`` × steps per epoch), so a
+resumed run continues exactly; resumed with more ``epochs``, warm-up and decay are re-planned for the
+new total (the steps already taken keep the rates they had).  Whether a folder may be resumed or
+extended is decided by ``run_folder.start_or_resume``, once for every command.
 """
 import dataclasses
-import json
 import math
 import os
 import time
 
 import numpy as np
 
-CHECKPOINT = "checkpoint.safetensors"
+from .restore import load_weights
+from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
+
 TASKS = ("sst2", "conll2003", "wnut17")
 
 
@@ -66,18 +73,21 @@ class TaskData:
     label_names: list
 
 
-def load_task(config):
+def load_task(config, with_train=True):
+    """The task's examples; ``with_train=False`` reads the evaluation split only (``evaluate``)."""
     from ..data import text_datasets as td
     root = config.data
     eval_split = config.eval_split
     if config.task == "sst2":
-        train, ev = td.SST2(root=root, split="train"), td.SST2(root=root, split=eval_split or "validation")
+        train = td.SST2(root=root, split="train") if with_train else ()
+        ev = td.SST2(root=root, split=eval_split or "validation")
         pairs = lambda ds: [(s, int(y)) for s, y in (ds[i] for i in range(len(ds)))]  # noqa: E731
         data = TaskData("sequence", pairs(train), pairs(ev), ["negative", "positive"])
     elif config.task in ("conll2003", "wnut17"):
         cls = td.CoNLL2003 if config.task == "conll2003" else td.WNUT17
-        train, ev = cls(root=root, split="train"), cls(root=root, split=eval_split or "test")
-        names = list(train.label_names)
+        train = cls(root=root, split="train") if with_train else ()
+        ev = cls(root=root, split=eval_split or "test")
+        names = list(cls.label_names)
         to_id = {n: i for i, n in enumerate(names)}
         pairs = lambda ds: [(list(w), [to_id[t] for t in tags])  # noqa: E731
                             for w, tags in (ds[i] for i in range(len(ds))) if len(w)]
@@ -153,8 +163,9 @@ def linear_warmup_decay(step, total, warmup, peak):
 # ------------------------------------------------------------------------------------------------
 # evaluation
 # ------------------------------------------------------------------------------------------------
-def evaluate(model, tokenizer, task, config, batch_size=64):
-    """sequence tasks: {"accuracy", "loss"};  token tasks: {"precision", "recall", "f1", "loss"}."""
+def evaluate(model, tokenizer, task, config, batch_size=64, progress=None):
+    """sequence tasks: {"accuracy", "loss"};  token tasks: {"precision", "recall", "f1", "loss"}.
+    ``progress(n)`` (optional) is called after each batch with its number of examples (for a bar)."""
     from .. import from_numpy, no_grad
     from ..text.ner_metrics import entity_f1
     was_training = model.training
@@ -168,6 +179,8 @@ def evaluate(model, tokenizer, task, config, batch_size=64):
                         labels=from_numpy(labels))
             loss_sum += out.loss.item() * len(batch)
             n += len(batch)
+            if progress is not None:
+                progress(len(batch))
             predicted = out.logits.array.argmax(-1)
             if task.kind == "sequence":
                 correct += int((predicted == labels).sum())
@@ -213,7 +226,7 @@ def plot_finetune(history, path, metric, title=""):
 def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
     """Fine-tune as ``config`` says; evaluates after every epoch; returns the history."""
     from tqdm import tqdm
-    from .. import from_numpy, load, manual_seed, save
+    from .. import from_numpy, manual_seed, save
     from ..text import WordPieceTokenizer
 
     os.makedirs(out_dir, exist_ok=True)
@@ -231,8 +244,8 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
                "metric": metric, "seconds": []}
     start_epoch, step = 0, 0
     if resume:
-        ckpt = load(ckpt_path)
-        model.load_state_dict(ckpt["model"])
+        ckpt = read_checkpoint(ckpt_path)
+        load_weights(model, ckpt["model"], "the model", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history, start_epoch, step = ckpt["history"], ckpt["progress"]["epoch"], ckpt["progress"]["step"]
         log(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})")
@@ -280,8 +293,7 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "config": dataclasses.asdict(config), "label_names": task.label_names,
               "progress": {"epoch": epoch + 1, "step": step}, "history": history}, ckpt_path)
-        with open(os.path.join(out_dir, "history.json"), "w") as f:
-            json.dump(history, f, indent=1)
+        write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
         plot_finetune(history, os.path.join(out_dir, "curves.png"), metric,
                       title=f"{config.task}: {config.init} MiniLM-L6")
     return history

@@ -13,16 +13,22 @@ reports a validation loss of about 1.88.
 
 **Resuming is exact**: the windows of iteration ``it`` come from a generator seeded with ``(seed, it)``,
 and the checkpoint (model, optimizer, progress, history) is written atomically at every evaluation.
+
+**Extending a run** (resumed with a larger ``max_iters``): the learning rate of every iteration is
+computed from the config (``learning_rate_at``), so the schedule is re-planned by itself: the cosine
+then ends at the new ``max_iters`` (or stays pinned at ``lr_decay_iters`` when that is given, which
+makes 20 + 20 iterations exactly the same run as 40 straight).  Whether a folder may be resumed or
+extended is decided by ``run_folder.start_or_resume``, once for every command.
 """
 import dataclasses
-import json
 import math
 import os
 import time
 
 import numpy as np
 
-CHECKPOINT = "checkpoint.safetensors"
+from .restore import load_weights
+from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
 
 
 @dataclasses.dataclass
@@ -147,7 +153,7 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
     Writes into ``out_dir``: ``checkpoint.safetensors`` (model + optimizer + progress), ``history.json``,
     ``loss.png`` and ``samples.txt``."""
     from tqdm import tqdm
-    from .. import from_numpy, load, manual_seed, save, tensor
+    from .. import from_numpy, manual_seed, save, tensor
     from ..models.gpt import GPT, GPTConfig
     from ..nn.utils import clip_grad_norm_
     from ..text import CharTokenizer
@@ -167,8 +173,8 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
                "seconds": 0.0}
     start = 0
     if resume:
-        ckpt = load(ckpt_path)
-        model.load_state_dict(ckpt["model"])
+        ckpt = read_checkpoint(ckpt_path)
+        load_weights(model, ckpt["model"], "the model", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history, start = ckpt["history"], ckpt["progress"]["iter"]
         log(f"resumed from {ckpt_path} at iteration {start}")
@@ -177,8 +183,7 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "config": dataclasses.asdict(config), "vocab": tokenizer.chars_string(),
               "progress": {"iter": it}, "history": history}, ckpt_path)
-        with open(os.path.join(out_dir, "history.json"), "w") as f:
-            json.dump(history, f, indent=1)
+        write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
         plot_losses(history, os.path.join(out_dir, "loss.png"),
                     title=f"mini-GPT ({config.n_layer}x{config.n_embd}) on tinyshakespeare")
 

@@ -14,19 +14,29 @@ second cosine cycle lets a model that stopped while still underfitting keep impr
 masks) is drawn from generators seeded with ``(seed, epoch)``, and a checkpoint is written
 atomically at the end of every epoch with the model, the optimizer, the scheduler and the history.
 So ``--resume`` after epoch k continues exactly as the uninterrupted run would have.
+
+**Extending a run re-plans its schedule.**  The learning-rate schedule spans ``epochs`` epochs.
+Resumed with more epochs (``--epochs 5 --resume`` on a finished 3-epoch run), the scheduler is
+built anew for the new total and fast-forwarded through the steps already taken: from then on the
+learning rate is the one the longer schedule would have at that step (OneCycle's warm-up and
+annealing stretch over the new total; the steps already taken keep the rates they had).  Resumed
+with the same total, the saved scheduler state is restored as it was, so nothing changes.
+
+Where a run folder comes from, and when it may be resumed or extended, is decided once for every
+command by ``run_folder.start_or_resume``; this loop only trains, saves and plots.
 """
 import dataclasses
-import json
 import os
 import time
+import warnings
 
 import numpy as np
 
 from .. import no_grad, from_numpy, manual_seed
 from ..nn import functional as F
 from .datasets import augment_batch
-
-CHECKPOINT = "checkpoint.safetensors"
+from .restore import load_weights
+from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
 
 
 @dataclasses.dataclass
@@ -69,6 +79,26 @@ def make_scheduler(config, optimizer, total_steps):
     if config.scheduler == "none":
         return None
     raise ValueError(f"unknown scheduler {config.scheduler!r}; expected onecycle, cosine or none")
+
+
+def _scheduled_steps(scheduler):
+    """The length a scheduler was planned for (None for no scheduler)."""
+    if scheduler is None:
+        return None
+    return getattr(scheduler, "total_steps", getattr(scheduler, "T_max", None))
+
+
+def replan_scheduler(config, optimizer, total_steps, steps_done):
+    """A scheduler planned for ``total_steps``, fast-forwarded through ``steps_done`` steps: the
+    optimizer's learning rate (and OneCycle's momentum) becomes the new plan's value at that step."""
+    for group in optimizer.param_groups:               # the plan starts where the first one did
+        group["lr"] = group.get("initial_lr", group["lr"])
+    scheduler = make_scheduler(config, optimizer, total_steps)
+    with warnings.catch_warnings():                    # stepping without optimizer steps, on purpose
+        warnings.simplefilter("ignore")
+        for _ in range(steps_done):
+            scheduler.step()
+    return scheduler
 
 
 TTA_MODES = ("none", "flip", "flip-translate")
@@ -151,24 +181,18 @@ def save_checkpoint(path, model, optimizer, scheduler, config, progress, history
 
 def load_model_weights(model, path):
     """Copy the model weights of the training checkpoint at ``path`` into ``model`` (strict: every
-    name and shape must match).  Raises ValueError naming the file and the mismatch."""
-    from .. import load
-    try:
-        ckpt = load(path)
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"init_from: cannot read checkpoint {path}: {exc}") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt:
-        raise ValueError(f"init_from: {path} is not a training checkpoint (it has no 'model' entry)")
-    try:
-        model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, ValueError) as exc:
-        raise ValueError(f"init_from: checkpoint {path} does not fit the model: {exc}") from None
+    name and shape must match).  Raises ValueError (a ``RunFolderError``) naming the file and the
+    mismatch."""
+    ckpt = read_checkpoint(path, "initialise the model from")
+    load_weights(model, ckpt["model"], "the model", f"cannot initialise the model from {path}")
 
 
 def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True):
-    """Train ``model`` on ``data`` (an ``ImageData``) as ``config`` says; returns the history."""
+    """Train ``model`` on ``data`` (an ``ImageData``) as ``config`` says; returns the history.
+
+    ``resume=True`` continues from ``out_dir``'s checkpoint (model, optimizer, schedule, history);
+    with a larger ``config.epochs`` than the checkpoint's the schedule is re-planned (see above)."""
     from tqdm import tqdm
-    from .. import load
     from .plots import plot_history
 
     os.makedirs(out_dir, exist_ok=True)
@@ -177,18 +201,28 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
     optimizer = make_optimizer(config, model.parameters())
     # the schedule spans every epoch; --max-steps only stops early, so a run stopped by it and then
     # resumed follows exactly the schedule of an uninterrupted run
-    scheduler = make_scheduler(config, optimizer, max(steps_per_epoch * config.epochs, 1))
+    total_steps = max(steps_per_epoch * config.epochs, 1)
+    scheduler = make_scheduler(config, optimizer, total_steps)
     history = {"epoch": [], "train_loss": [], "test_loss": [], "test_acc": [], "lr": [], "seconds": []}
     start_epoch, step = 0, 0
     if resume:
-        ckpt = load(ckpt_path)
-        model.load_state_dict(ckpt["model"])
+        ckpt = read_checkpoint(ckpt_path)
+        load_weights(model, ckpt["model"], f"model {config.model!r}", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None and ckpt.get("scheduler"):
-            scheduler.load_state_dict(ckpt["scheduler"])
         history = ckpt["history"]
         start_epoch, step = ckpt["progress"]["epoch"], ckpt["progress"]["step"]
+        saved = ckpt.get("scheduler") or {}
+        planned = saved.get("total_steps", saved.get("T_max"))
+        if scheduler is not None and planned == _scheduled_steps(scheduler):
+            scheduler.load_state_dict(saved)
+        elif scheduler is not None:
+            scheduler = replan_scheduler(config, optimizer, total_steps, step)
+            log(f"re-planned the {config.scheduler} schedule for {config.epochs} epochs ({total_steps} "
+                f"steps instead of {planned})")
         log(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})")
+        if start_epoch >= config.epochs:
+            log(f"nothing to train: the run has finished its {config.epochs} epochs (raise epochs to "
+                "extend it)")
     elif config.init_from:
         load_model_weights(model, config.init_from)
         log(f"initialised the model from {config.init_from} (fresh optimizer and schedule)")
@@ -239,6 +273,5 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
                         {"epoch": epoch + 1, "step": step}, history)
         plot_history(history, os.path.join(out_dir, "curves.png"),
                      title=f"{config.model} on {config.dataset}")
-        with open(os.path.join(out_dir, "history.json"), "w") as f:
-            json.dump(history, f, indent=1)
+        write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
     return history

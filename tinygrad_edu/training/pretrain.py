@@ -11,15 +11,23 @@ are never chosen.
 
 Only the chosen positions go through the output layer (hidden → vocabulary, 30,522 columns): the other 85%
 of the logits would be computed and thrown away.
+
+**Resuming and extending.**  The batch of step ``s`` comes from a generator seeded with ``(seed, s)`` and
+the learning rate from a formula of ``s`` and ``steps`` (linear warm-up, then linear decay to 0 at
+``steps``), so a resumed run continues exactly; resumed with a larger ``steps`` the decay is re-planned
+to end at the new total (the steps already taken keep the rates they had).  Whether a folder may be
+resumed or extended is decided by ``run_folder.start_or_resume``, once for every command.
 """
 import dataclasses
-import json
 import os
 import time
 
 import numpy as np
 
-CHECKPOINT = "checkpoint.safetensors"
+from .restore import load_weights
+from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
+
+CORPORA = ("tinyshakespeare", "sst2")
 
 
 def mask_tokens(input_ids, special_mask, vocab_size, mask_token_id, rng, mlm_probability=0.15):
@@ -95,11 +103,60 @@ def mlm_loss(model, ids, types, mask, labels):
     return F.cross_entropy(logits, from_numpy(labels.reshape(-1)[chosen]))
 
 
+def build_mlm_model(config, vocab_size):
+    """The small BERT with its masked-LM head that ``config`` (a ``PretrainConfig``) describes, freshly
+    initialised (``pretrain`` trains it; ``training/restore.py`` fills it with a run's weights)."""
+    from ..models.bert import BertConfig, BertForMaskedLM
+    return BertForMaskedLM(BertConfig(vocab_size=vocab_size, hidden_size=config.hidden_size,
+                                      num_hidden_layers=config.num_hidden_layers,
+                                      num_attention_heads=config.num_attention_heads,
+                                      intermediate_size=config.intermediate_size,
+                                      max_position_embeddings=max(config.max_length, 64),
+                                      hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1))
+
+
+def encode_mlm_batch(tokenizer, texts, config, rng):
+    """Tokenize ``texts`` (padded to the longest) and mask them as BERT does; returns the arrays
+    ``masked_ids, token_type_ids, attention_mask, labels`` that ``mlm_loss`` takes."""
+    enc = tokenizer(list(texts), padding=True, truncation=True, max_length=config.max_length,
+                    return_tensors="np")
+    ids = np.asarray(enc["input_ids"], np.int64)
+    special = np.isin(ids, [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id])
+    masked, labels = mask_tokens(ids, special, tokenizer.vocab_size, tokenizer.mask_token_id, rng,
+                                 config.mlm_probability)
+    return masked, np.asarray(enc["token_type_ids"], np.int64), np.asarray(enc["attention_mask"]), labels
+
+
+def held_out_mlm_loss(model, tokenizer, texts, config, batch_size=32, seed=0, progress=None):
+    """The masked-LM cross-entropy over *every* text of ``texts``, in order (no sampling): batch ``b``
+    is masked by a generator seeded with ``(seed, 999, b)``, so every call hides the same tokens.  The
+    mean is over all hidden positions (a batch with more of them counts more).  In eval mode, without a
+    graph; ``progress(n)`` (optional) is called after each batch with the number of texts it held.
+
+    The training loop's held-out number samples ``eval_batches`` random batches instead; this is the
+    whole-split figure ``python -m tinygrad_edu evaluate`` reports."""
+    from .. import no_grad
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with no_grad():
+        for b, start in enumerate(range(0, len(texts), batch_size)):
+            chunk = texts[start:start + batch_size]
+            arrays = encode_mlm_batch(tokenizer, chunk, config, np.random.default_rng([seed, 999, b]))
+            loss = mlm_loss(model, *arrays)
+            if loss is not None:
+                chosen = int((arrays[3] != -100).sum())
+                total, count = total + loss.item() * chosen, count + chosen
+            if progress is not None:
+                progress(len(chunk))
+    model.train(was_training)
+    return total / count if count else float("nan")
+
+
 def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
     """Pre-train a small BERT from scratch with the MiniLM WordPiece vocabulary; returns the history."""
     from tqdm import tqdm
-    from .. import load, manual_seed, no_grad, optim, save
-    from ..models.bert import BertConfig, BertForMaskedLM
+    from .. import manual_seed, no_grad, optim, save
     from ..text import WordPieceTokenizer
     from .finetune import minilm_folder
 
@@ -108,12 +165,7 @@ def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
     tokenizer = WordPieceTokenizer.from_pretrained(minilm_folder())
     train_texts, val_texts = corpus_texts(config)
     manual_seed(config.seed)
-    model = BertForMaskedLM(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=config.hidden_size,
-                                       num_hidden_layers=config.num_hidden_layers,
-                                       num_attention_heads=config.num_attention_heads,
-                                       intermediate_size=config.intermediate_size,
-                                       max_position_embeddings=max(config.max_length, 64),
-                                       hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1))
+    model = build_mlm_model(config, tokenizer.vocab_size)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "LayerNorm" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "LayerNorm" in n]
     optimizer = optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
@@ -121,21 +173,15 @@ def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
     history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [], "seconds": 0.0}
     start = 0
     if resume:
-        ckpt = load(ckpt_path)
-        model.load_state_dict(ckpt["model"])
+        ckpt = read_checkpoint(ckpt_path)
+        load_weights(model, ckpt["model"], "the model", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history, start = ckpt["history"], ckpt["progress"]["step"]
         log(f"resumed from {ckpt_path} at step {start}")
 
     def make_batch(texts, rng):
         picked = [texts[i] for i in rng.integers(0, len(texts), size=config.batch_size)]
-        enc = tokenizer(picked, padding=True, truncation=True, max_length=config.max_length,
-                        return_tensors="np")
-        ids = np.asarray(enc["input_ids"], np.int64)
-        special = np.isin(ids, [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id])
-        masked, labels = mask_tokens(ids, special, tokenizer.vocab_size, tokenizer.mask_token_id, rng,
-                                     config.mlm_probability)
-        return masked, np.asarray(enc["token_type_ids"], np.int64), np.asarray(enc["attention_mask"]), labels
+        return encode_mlm_batch(tokenizer, picked, config, rng)
 
     def eval_loss(step):
         rng = np.random.default_rng([config.seed, 999])     # the same held-out batches every time
@@ -175,8 +221,7 @@ def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
             save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                   "config": dataclasses.asdict(config), "progress": {"step": step + 1}, "history": history},
                  ckpt_path)
-            with open(os.path.join(out_dir, "history.json"), "w") as f:
-                json.dump(history, f, indent=1)
+            write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
             plot_mlm(history, os.path.join(out_dir, "loss.png"))
     bar.close()
     return model, tokenizer, history
