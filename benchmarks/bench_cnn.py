@@ -57,41 +57,8 @@ class EpochRow(Row):
 
 
 # ---------------------------------------------------------------------------------------------
-# The same mini-VGG in torch.nn, with tinygrad_edu.models' module names
+# The torch twins (benchmarks/torch_twins.py) get our weights through state_dict
 # ---------------------------------------------------------------------------------------------
-def torch_vgg_mini(cfg, in_channels, input_size, num_classes=10, hidden=256, batch_norm=False,
-                   dropout=0.0):
-    """``models.vgg_mini`` written in torch.nn: ``features`` (Conv2d 3×3 pad 1, (BatchNorm2d,)
-    ReLU; MaxPool2d(2) for "M") → flatten → ``classifier`` (Linear, ReLU, Dropout, Linear)."""
-    import torch
-    from torch import nn
-
-    layers, channels, side = [], in_channels, input_size
-    for v in cfg:
-        if v == "M":
-            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
-            side //= 2
-            continue
-        layers.append(nn.Conv2d(channels, v, kernel_size=3, padding=1))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(v))
-        layers.append(nn.ReLU(inplace=True))
-        channels = v
-
-    class TorchVGGMini(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(*layers)
-            self.classifier = nn.Sequential(nn.Linear(channels * side * side, hidden),
-                                            nn.ReLU(inplace=True), nn.Dropout(p=dropout),
-                                            nn.Linear(hidden, num_classes))
-
-        def forward(self, x):
-            return self.classifier(torch.flatten(self.features(x), 1))
-
-    return TorchVGGMini()
-
-
 def copy_weights_to_torch(tg_model, torch_model):
     """Load tinygrad_edu's state_dict into the torch model (same names); only torch's
     ``num_batches_tracked`` counters may be missing on our side."""
@@ -202,8 +169,9 @@ def vgg_row(batch=32, size=32, in_channels=3, cfg=None, hidden=256, num_classes=
         return models.vgg_mini(**config, dropout=0.0, input_size=size)
 
     def make_torch():
-        return torch_vgg_mini(blocks, in_channels, size, num_classes, hidden,
-                              config["batch_norm"])
+        from .torch_twins import VGGMini
+        return VGGMini(num_classes, in_channels, config["batch_norm"], blocks, hidden, dropout=0.0,
+                       input_size=size)
 
     shape = "-".join(str(v) if v != "M" else "pool" for v in blocks)
     return _train_step_row(
@@ -214,27 +182,9 @@ def vgg_row(batch=32, size=32, in_channels=3, cfg=None, hidden=256, num_classes=
         rtol=2e-3, atol=2e-5)
 
 
-def torch_airbench(widths, num_classes=10, in_channels=3):
-    """``models.AirbenchNet`` written in torch.nn, with the same module names."""
-    from torch import nn
-
-    def block(cin, cout):
-        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.MaxPool2d(2),
-                             nn.BatchNorm2d(cout), nn.GELU(), nn.Conv2d(cout, cout, 3, padding=1, bias=False),
-                             nn.BatchNorm2d(cout), nn.GELU())
-
-    class AirbenchNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, 24, 2, bias=False), nn.GELU())
-            self.layer1 = block(24, widths[0])
-            self.layer2, self.layer3 = block(*widths[:2]), block(*widths[1:])
-            self.fc = nn.Linear(widths[2], num_classes, bias=False)
-
-        def forward(self, x):
-            return self.fc(self.layer3(self.layer2(self.layer1(self.stem(x)))).amax(dim=(2, 3)))
-
-    return AirbenchNet()
+def _torch_airbench(widths):
+    from .torch_twins import AirbenchNet
+    return AirbenchNet(widths)
 
 
 def airbench_row(batch=32, size=32, name="airbench48", lr=0.05):
@@ -246,7 +196,7 @@ def airbench_row(batch=32, size=32, name="airbench48", lr=0.05):
     y = rng.integers(0, 10, batch).astype(np.int64)
     return _train_step_row(
         f"{name} ({'/'.join(map(str, widths))}) train step, batch {batch}, {size}x{size}x3",
-        lambda: models.get_model(name), lambda: torch_airbench(widths), [(x, y)],
+        lambda: models.get_model(name), lambda: _torch_airbench(widths), [(x, y)],
         ("SGD", {"lr": lr, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}),
         note=f"models.{name}() + F.cross_entropy + optim.SGD(nesterov, wd 5e-4); torch: the same layers "
              "in torch.nn with the weights copied through state_dict",
@@ -285,7 +235,8 @@ def mnist_epoch_row(batch=64, n_batches=100, root=None, cfg="three_blocks", batc
                                hidden=hidden, dropout=0.0)
 
     def make_torch():
-        return torch_vgg_mini(blocks, 1, 28, 10, hidden, batch_norm)
+        from .torch_twins import VGGMini
+        return VGGMini(10, 1, batch_norm, blocks, hidden, dropout=0.0, input_size=28)
 
     shape = "-".join(str(v) if v != "M" else "M" for v in blocks)
     steps = epoch_images / batch

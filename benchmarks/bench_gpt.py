@@ -6,7 +6,7 @@
 
 The model is nanoGPT's Shakespeare-char CPU configuration (``GPTConfig()``: 4 layers, 4 heads,
 128 wide, block 64, 65 tokens, no dropout), built in ``tinygrad_edu.models.gpt`` after
-``manual_seed(0)`` and copied through ``state_dict`` into ``torch_gpt``, the same network
+``manual_seed(0)`` and copied through ``state_dict`` into ``torch_twins.GPT``, the same network
 written in ``torch.nn`` (nanoGPT's code with the same names, ``F.scaled_dot_product_attention``
 and the same KV cache).  Rows (ratio = tinygrad_edu / torch time):
 
@@ -45,118 +45,15 @@ class GenerationRow(Row):
         return seconds / self.tokens_per_step * 1e3
 
 
-# ---------------------------------------------------------------------------------------------
-# nanoGPT in torch.nn, with tinygrad_edu.models.gpt's names
-# ---------------------------------------------------------------------------------------------
-def torch_gpt(config):
-    """``models.gpt.GPT`` written in torch.nn (nanoGPT's model.py, plus the KV cache): the same
-    parameter names, so our ``state_dict`` loads into it one to one."""
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-
-    class CausalSelfAttention(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
-            self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
-            self.resid_dropout = nn.Dropout(config.dropout)
-
-        def forward(self, x, cache=None, layer=0):
-            B, T, C = x.size()
-            q, k, v = self.c_attn(x).split(config.n_embd, dim=2)
-            q, k, v = (t.view(B, T, config.n_head, C // config.n_head).transpose(1, 2) for t in (q, k, v))
-            if cache is not None:
-                if cache[layer] is not None:
-                    k = torch.cat([cache[layer][0], k], dim=2)
-                    v = torch.cat([cache[layer][1], v], dim=2)
-                cache[layer] = (k, v)
-            causal = k.size(2) == T          # no past (T == 1 with a past: see everything)
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-            return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-            self.gelu = nn.GELU(approximate="tanh")
-            self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
-            self.dropout = nn.Dropout(config.dropout)
-
-        def forward(self, x):
-            return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
-            self.attn = CausalSelfAttention()
-            self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-            self.mlp = MLP()
-
-        def forward(self, x, cache=None, layer=0):
-            x = x + self.attn(self.ln_1(x), cache, layer)
-            return x + self.mlp(self.ln_2(x))
-
-    class TorchGPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.config = config
-            self.transformer = nn.ModuleDict(dict(
-                wte=nn.Embedding(config.vocab_size, config.n_embd),
-                wpe=nn.Embedding(config.block_size, config.n_embd),
-                drop=nn.Dropout(config.dropout),
-                h=nn.ModuleList([Block() for _ in range(config.n_layer)]),
-                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias)))
-            self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-            self.transformer.wte.weight = self.lm_head.weight
-
-        def hidden_states(self, idx, cache=None, past=0):
-            pos = torch.arange(past, past + idx.size(1), dtype=torch.long)
-            x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-            for i, block in enumerate(self.transformer.h):
-                x = block(x, cache, i)
-            return self.transformer.ln_f(x)
-
-        def forward(self, idx, targets=None):
-            logits = self.lm_head(self.hidden_states(idx))
-            loss = None if targets is None else \
-                F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-            return logits, loss
-
-        def configure_optimizers(self, weight_decay, learning_rate, betas):
-            params = [p for p in self.parameters() if p.requires_grad]
-            groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-                      {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-            return torch.optim.AdamW(groups, lr=learning_rate, betas=betas)
-
-        @torch.no_grad()
-        def generate_greedy(self, idx, max_new_tokens, use_cache=True):
-            """Greedy decoding with ``models.gpt.GPT.generate``'s cache policy."""
-            bs = config.block_size
-            cache = None
-            for _ in range(max_new_tokens):
-                total = idx.size(1)
-                if cache is not None and total <= bs:
-                    x = self.hidden_states(idx[:, -1:], cache, past=total - 1)
-                else:
-                    cache = [None] * config.n_layer if use_cache and total <= bs else None
-                    x = self.hidden_states(idx[:, -bs:], cache)
-                logits = self.lm_head(x[:, -1, :])
-                idx = torch.cat([idx, logits.argmax(-1, keepdim=True)], dim=1)
-            return idx
-
-    return TorchGPT()
-
-
 def _models(config):
     """The same weights in both libraries: ours drawn after ``manual_seed(SEED)``, copied into torch."""
     import torch
     import tinygrad_edu as tg
     from tinygrad_edu.models.gpt import GPT
+    from .torch_twins import GPT as GPT_twin
     tg.manual_seed(SEED)
     ours = GPT(config)
-    theirs = torch_gpt(config)
+    theirs = GPT_twin(config)
     theirs.load_state_dict({k: torch.tensor(np.array(v.detach().numpy()))
                             for k, v in ours.state_dict().items()})
     return ours, theirs

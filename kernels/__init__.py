@@ -1,24 +1,41 @@
-"""Hot-op kernels: the fast tiers beside the plain NumPy references.
+"""Compiled kernels: a faster tier for a few hot ops, each beside the NumPy reference it must equal.
 
-Every hot op in tinygrad_edu has up to three implementations, and a student can read them side by side:
+What is here
+------------
+Every op's *reference* is plain NumPy, in ``tinygrad_edu/ops/``: what you read first, slow perhaps, but
+obviously right, and registered by the op's own module.  Two ops also have a compiled *fast* tier::
 
-1. **reference** — plain NumPy (or the standard library), in ``tinygrad_edu/ops/``.  It is what you
-   read first: slow perhaps, but obviously right.  It is registered by the op's own module.
-2. **numba (CPU)** — the same math compiled to machine code by numba (``*_numba.py`` here).  It is
-   registered as the ``"fast"`` tier for NumPy arrays.
-3. **CuPy (GPU)** — a CuPy/CUDA implementation (``*_cupy.py`` here, ``.cu`` sources beside it), the
-   ``"fast"`` tier for CuPy arrays.  It is registered only where CuPy is installed.
+    kernel name      NumPy arrays (CPU)                   CuPy arrays (GPU)
+    erf              erf_numba.py: numba ufunc            erf_cupy.py: cupyx.scipy.special.erf
+                     over math.erf                        (CuPy's own CUDA ufunc; no .cu source here)
+    relu_backward    relu_numba.py: numba ufunc           none
+                     (g where y > 0, else 0)
 
+``erf`` serves ``tinygrad_edu.erf`` and the exact GELU; ``relu_backward`` serves the ReLU's gradient.  Every
+other op has only its reference (which runs on CuPy arrays through CuPy's NumPy-compatible functions).
+There are no ``.cu`` sources in this folder; the CuPy tier's test is marked ``gpu`` and skips where
+there is no GPU.
+
+How an op finds its kernel
+--------------------------
 An op never imports a kernel directly: it asks the dispatch point ``tinygrad_edu.backend.kernel(name, xp)``,
 which returns the fast tier when one is registered and ``use_kernels(True)`` (the default), else the
 reference.  ``tinygrad_edu.backend.use_kernels(False)`` (or ``TINYGRAD_EDU_KERNELS=0``) switches every op
 back to its reference, so the tiers can be compared; ``tests/test_kernels.py`` asserts that they agree.
+``tinygrad_edu.backend.registered_kernels()`` lists what the table holds.
+
+What comes next
+---------------
+Issue 14 plans more kernels where measurements show they pay (max-pool, the small-plane convolution
+layout, both GELUs, layer_norm, attention softmax, softmax + cross-entropy, AdamW, ...) and CuPy kernels
+with their CUDA sources in this folder.  Until they land, the table above is the whole list.
 
 This folder lives at the top of the repository (``kernels/``) and is installed as the subpackage
 ``tinygrad_edu.kernels`` through the committed symlink ``tinygrad_edu/kernels -> ../kernels``.
 
-Importing this package registers every kernel it has.  A kernel that cannot load (say numba is broken on
-this machine) is skipped with a warning: its op keeps working on the reference tier.
+Importing this package registers every kernel it has (``KERNEL_MODULES``).  A kernel that cannot load
+(say numba is broken on this machine) is skipped with a warning, and its op keeps working on the
+reference tier; ``loaded`` and ``failed`` say which did what.
 """
 import importlib
 import os

@@ -7,8 +7,16 @@ for a second, and few examples per test because the generated op suite has about
 tests.  ``HYPOTHESIS_PROFILE=thorough`` draws many more examples, randomly, for a local hunt.
 """
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
+
+# benchmarks/ is a folder of the repository, not part of the installed package; tests import from it
+# (benchmarks.torch_twins, the benchmark rows), so the repository root goes on the path however pytest
+# was started (``python -m pytest`` adds the working directory, a bare ``pytest`` does not).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 settings.register_profile(
     "tinygrad_edu",

@@ -6,16 +6,13 @@ harness runs and that its correctness check really compares the libraries.
 """
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:  # benchmarks/ is a folder of the repo, not part of the installed package
-    sys.path.insert(0, ROOT)
+from benchmarks import bench_engine, harness  # the repository root is on sys.path (tests/conftest.py)
 
-from benchmarks import bench_engine, harness  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture
 def restore_threads():
@@ -180,9 +177,9 @@ def test_airbench_row_agrees_after_one_sgd_step():
 def test_the_two_mini_vggs_are_the_same_network():
     """The torch twin has the same names and shapes as models.vgg_mini's benchmark network."""
     from tinygrad_edu import models
-    bench_cnn = _bench_cnn()
+    from benchmarks.torch_twins import VGGMini
     ours = models.vgg_mini(**models.BENCHMARK_CONFIG)
-    twin = bench_cnn.torch_vgg_mini([32, 32, "M", 64, 64, "M"], 3, 32)
+    twin = VGGMini(10, 3, batch_norm=False, cfg=[32, 32, "M", 64, 64, "M"], dropout=0.0, input_size=32)
     ours_shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items()}
     twin_shapes = {k: tuple(v.shape) for k, v in twin.state_dict().items()}
     assert ours_shapes == twin_shapes

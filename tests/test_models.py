@@ -1,4 +1,4 @@
-"""tinygrad_edu.models against the same architectures in torch.nn (tests/torch_reference_models.py):
+"""tinygrad_edu.models against the same architectures in torch.nn (benchmarks/torch_twins.py):
 identical state_dict keys (so torchvision checkpoints load 1:1), identical parameter counts, and —
 with our weights copied into the torch model — equal logits and equal gradients of every
 parameter, in train mode (batch statistics) and eval mode (running statistics)."""
@@ -12,7 +12,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import models
 
-import torch_reference_models as ref
+from benchmarks import torch_twins as ref
 
 torch.set_num_threads(1)
 
@@ -349,15 +349,13 @@ def test_airbench_net_matches_torch(mode):
     tg.manual_seed(12)
     ours = models.AirbenchNet(10, 3, widths=(8, 16, 16))
     randomize_batchnorm(ours, seed=13)
-    from benchmarks.bench_cnn import torch_airbench      # the torch twin the benchmark row times
-    check_parity(ours, torch_airbench((8, 16, 16)), (3, 3, 32, 32), mode, 10)
+    check_parity(ours, ref.AirbenchNet((8, 16, 16)), (3, 3, 32, 32), mode, 10)
 
 
 def test_airbench_parameter_counts_and_input_errors():
-    from benchmarks.bench_cnn import torch_airbench
     for name, widths in models.airbench.AIRBENCH_WIDTHS.items():
         with torch.device("meta"):
-            expected = sum(p.numel() for p in torch_airbench(widths).parameters())
+            expected = sum(p.numel() for p in ref.AirbenchNet(widths).parameters())
         assert count(models.get_model(name)) == expected
     assert count(models.airbench48()) == 1_113_312            # the number its docstring quotes (1.1M)
     assert models.airbench48(in_channels=1)(tg.randn(2, 1, 28, 28)).shape == (2, 10)   # MNIST fits too

@@ -6,7 +6,10 @@ CheckpointError before anything large is allocated, whole training checkpoints t
 bit, and importing PyTorch state_dicts through a name-mapping hook."""
 import json
 import os
+import stat
 import struct
+import subprocess
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -246,6 +249,59 @@ def test_a_failing_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     assert_same_array(load(path)["w"], np.ones(3, np.float32))
 
 
+def test_a_writer_that_dies_midway_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    """The data is written, then something raises between two tensors: the old checkpoint stays."""
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": tg.ones(3)}, path)
+    before = path.read_bytes()
+    real_fdopen, writes = os.fdopen, []
+
+    class DiesOnSecondTensor:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            writes.append(len(data))
+            if len(writes) == 4:                # length, header, first tensor, then die
+                raise KeyboardInterrupt("killed while writing (simulated)")
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.f.__exit__(*exc)
+
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: DiesOnSecondTensor(real_fdopen(*a, **k)))
+    with pytest.raises(KeyboardInterrupt):
+        save({"a": tg.zeros(1000), "b": tg.zeros(10, dtype=tg.int64)}, path)
+    monkeypatch.undo()
+    assert len(writes) == 4
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]          # the temp file was removed
+
+
+def test_save_removes_a_stale_tmp_file_of_a_killed_save(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": tg.ones(3)}, path)
+    stale = tmp_path / "ckpt.safetensors.tmp"
+    stale.write_bytes(b"half a checkpoint from a save that was kill -9'd")
+    os.chmod(stale, 0o400)                                      # even a read-only leftover
+    save({"w": tg.full((2,), 5.0)}, path)
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+    assert_same_array(load(path)["w"], np.full(2, 5.0, np.float32))
+    assert "stale" in save.__doc__ and ".tmp" in save.__doc__
+
+
+def test_save_refuses_a_directory_as_the_path(tmp_path):
+    (tmp_path / "ckpt.safetensors").mkdir()
+    with pytest.raises(IsADirectoryError, match="ckpt.safetensors"):
+        save({"w": tg.ones(3)}, tmp_path / "ckpt.safetensors")
+
+
 def test_overwrite_replaces_the_file_and_keeps_its_mode(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     save({"w": tg.ones(3)}, path)
@@ -320,14 +376,61 @@ def test_hostile_files_raise_a_clear_error(tmp_path, make, message):
     assert isinstance(info.value, ValueError)
 
 
-def test_truncated_file_is_rejected(tmp_path):
+def test_truncated_file_is_rejected_at_every_offset(tmp_path):
+    """A real training checkpoint (nested structure, several dtypes) cut at every byte offset: each
+    cut gives one CheckpointError (a ValueError) naming the file, never another exception."""
     path = tmp_path / "ckpt.safetensors"
-    save({"w": tg.randn(100), "b": tg.randn(10)}, path)
+    model = make_model(0)
+    opt = optim.Adam(list(model.parameters()), lr=0.01)
+    train(model, opt, batches(1, 0))
+    save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3,
+          "ids": np.arange(5, dtype=np.int64)}, path)
     raw = path.read_bytes()
-    for cut in (4, 20, len(raw) - 1):
+    header_end = 8 + struct.unpack("<Q", raw[:8])[0]
+    cuts = sorted(set(range(0, header_end + 16)) | set(range(header_end, len(raw), 97)) | {len(raw) - 1})
+    for cut in cuts:
         path.write_bytes(raw[:cut])
-        with pytest.raises(CheckpointError, match=str(path)):
+        with pytest.raises(CheckpointError) as info:
             load(path)
+        assert str(path) in str(info.value), cut
+        with pytest.raises(CheckpointError):
+            read_metadata(path) if cut < header_end else load_state_dict_from_safetensors(path)
+
+
+def test_a_directory_is_refused(tmp_path):
+    folder = tmp_path / "ckpt.safetensors"
+    folder.mkdir()
+    for reader in (load, load_state_dict_from_safetensors, read_metadata):
+        with pytest.raises(CheckpointError, match=r"is a directory, not a regular file") as info:
+            reader(folder)
+        assert str(folder) in str(info.value) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_without_hanging(tmp_path):
+    """open() on a FIFO blocks until a writer comes, which would hang load forever.  The load runs in a
+    subprocess with a timeout, so that this test fails (rather than hangs) if the check is broken."""
+    fifo = tmp_path / "ckpt.safetensors"
+    os.mkfifo(fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    code = ("import sys, tinygrad_edu as tg\n"
+            "try:\n    tg.load(sys.argv[1])\n"
+            "except ValueError as exc:\n    print('ValueError:', exc)\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("tg.load hung on a named pipe")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"ValueError: {fifo} is a named pipe (FIFO), not a regular file; " \
+                                  "a checkpoint must be a .safetensors file"
+
+
+def test_a_character_device_is_refused(tmp_path):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(CheckpointError, match="/dev/zero is a character device"):
+        load("/dev/zero")
 
 
 def test_missing_file_names_it(tmp_path):

@@ -231,6 +231,7 @@ def test_cuda_without_a_gpu_raises_a_clear_error(make):
         make()
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not tg.cuda.is_available(), reason="needs a GPU (CuPy and a CUDA device)")
 def test_cuda_tensor_round_trip():
     x = tg.tensor([1.0, 2.0], device="cuda", requires_grad=True)

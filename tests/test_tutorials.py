@@ -25,6 +25,11 @@ def staged_data():
     return None
 
 
+# over ~20 s each on a quiet 2-core machine even in their quick form (measured: 04 44 s, 07 94 s):
+# marked slow, so ``-m "not slow"`` gives a quick run (they still run by default)
+SLOW = {"04_convolution_and_vgg.py", "07_bert_pretrain_and_transfer.py"}
+
+
 no_data = pytest.mark.skipif(staged_data() is None, reason="staged MNIST not found: set "
                              "TINYGRAD_EDU_DATA (../shared/data in CI)")
 
@@ -47,7 +52,8 @@ def test_the_tutorials_are_found():
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, id=p.stem,
-                                                  marks=[no_data] if p.name in NEEDS_DATA else [])
+                                                  marks=([no_data] if p.name in NEEDS_DATA else [])
+                                                  + ([pytest.mark.slow] if p.name in SLOW else []))
                                      for p in TUTORIALS])
 def test_tutorial_runs_as_a_script(script, tmp_path):
     # run a copy, so the figures land in tmp_path/output and the check that the tutorial creates

@@ -7,35 +7,8 @@ checkpoint is running a stranger's program.  A safetensors file (Hugging Face's 
 JSON description of the tensors, then their raw bytes.  Reading one cannot execute anything, and the
 file can be read by the ``safetensors`` library, by PyTorch users and by this module alike.
 
-The format, byte by byte
-------------------------
-::
-
-    ┌───────────────┬───────────────────────────────────┬───────────────────────────────────────┐
-    │ 8 bytes       │ N bytes                           │ the rest of the file: the byte buffer │
-    │ N, an unsigned│ a JSON object, UTF-8, padded at   │ every tensor's raw bytes, little-     │
-    │ 64-bit little-│ the end with spaces (0x20) so     │ endian, C (row-major) order, one      │
-    │ endian integer│ that 8 + N is a multiple of 8     │ after the other with no gaps          │
-    └───────────────┴───────────────────────────────────┴───────────────────────────────────────┘
-
-The header maps each tensor's name to its dtype, shape and the [begin, end) byte range it occupies in
-the buffer (offsets count from the start of the buffer, not of the file)::
-
-    {"__metadata__": {"format": "pt"},
-     "fc.weight": {"dtype": "F32", "shape": [10, 784], "data_offsets": [0, 31360]},
-     "fc.bias":   {"dtype": "F32", "shape": [10],      "data_offsets": [31360, 31400]}}
-
-``__metadata__`` is optional and may only hold strings (a ``str -> str`` map).  Dtype codes: F16, F32,
-F64 (floats), I8, I16, I32, I64 (signed), U8, U16, U32, U64 (unsigned), BOOL (one byte, 0 or 1) and
-BF16 (bfloat16: the top 16 bits of a float32; NumPy has no such type, so it is read as float32 by
-shifting each value 16 bits left, which is exact).
-
-The reader trusts nothing.  Before allocating a single array it checks that the header length fits in
-the file (and is at most 100 MB, the safetensors library's own limit), that the header is a JSON object
-with no duplicate names, that every dtype is known, that shape × itemsize equals the byte range, and
-that the ranges tile the buffer exactly — start at 0, no overlap, no hole, end at the end of the file
-(the rule that keeps a safetensors file from also being some other kind of file).  Any failure raises a
-:class:`CheckpointError` (a ``ValueError``) naming the file and the problem.
+The format, byte by byte, and the checks ``load`` makes before it trusts a file, are in
+:mod:`tinygrad_edu.safetensors_format`.
 
 Whole training checkpoints
 --------------------------
@@ -69,40 +42,27 @@ new name or ``None`` to drop the tensor::
                                           map_name=lambda k: k.removeprefix("module."))
     model.load_state_dict(sd)
 
-Writing is atomic: the bytes go to a temporary file in the destination folder, are flushed to disk
+Writing is atomic: the bytes go to ``PATH.tmp`` beside the destination, are flushed to disk
 (``fsync``), and only then does ``os.replace`` give the file its name.  A crash or an error half-way
-leaves the old checkpoint untouched, never a torn one.
+leaves the old checkpoint untouched, never a torn one.  A save that was killed outright (``kill -9``,
+a power cut) cannot clean up after itself and leaves ``PATH.tmp`` behind; the next ``save`` to the
+same path removes it before writing.  ``load`` reads only regular files: a directory, a named pipe
+(which would block forever waiting for a writer) or a device is refused with a :class:`CheckpointError`.
 """
 import json
 import math
 import os
 import stat
 import struct
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
 
 from .backend import array_module
+from .safetensors_format import CODES, CheckpointError, open_regular_file, read_header, read_tensors
 from .tensor import Tensor
 
-MAX_HEADER_BYTES = 100_000_000   # the safetensors library refuses larger headers too
-MAX_NDIM = 64                    # NumPy's limit on the number of dimensions
 STRUCTURE_KEY = "tinygrad_edu.structure"
-
-# safetensors dtype code <-> NumPy dtype (always little-endian in the file).
-DTYPES = {
-    "F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8"),
-    "I8": np.dtype("i1"), "I16": np.dtype("<i2"), "I32": np.dtype("<i4"), "I64": np.dtype("<i8"),
-    "U8": np.dtype("u1"), "U16": np.dtype("<u2"), "U32": np.dtype("<u4"), "U64": np.dtype("<u8"),
-    "BOOL": np.dtype("?"),
-    "BF16": np.dtype("<u2"),     # read as raw 16-bit words, then widened to float32
-}
-CODES = {np.dtype(dt).newbyteorder("="): code for code, dt in DTYPES.items() if code != "BF16"}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is corrupt, truncated or not what it claims to be."""
 
 
 # =====================================================================================================
@@ -115,7 +75,9 @@ def save(obj, path, metadata=None):
     state_dicts, optimizer states and plain values (see the module docstring).  ``metadata`` is an
     optional ``str -> str`` map stored in the header's ``__metadata__`` (read it back with
     :func:`read_metadata`).  Everything is checked before the file is touched, so a bad value raises
-    and leaves any existing file as it was."""
+    and leaves any existing file as it was.  The bytes go to ``path + ".tmp"`` first and are renamed
+    over ``path`` only when complete; a stale ``path.tmp`` left by an earlier save that was killed is
+    removed before writing."""
     path = os.fspath(path)
     tensors, structure = _flatten(obj)
     header_metadata = {"format": "pt"}
@@ -226,12 +188,24 @@ def _layout(tensors, metadata):
 
 
 def _write_atomically(path, header_bytes, arrays):
-    """Write to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    """Write to ``path.tmp``, fsync it, then rename it over ``path``.
+
+    A ``path.tmp`` that already exists is the leftover of a save that was killed before it could
+    clean up (an error or Ctrl-C cleans up below); it is removed, then the temp file is created with
+    ``O_EXCL`` so that it is always a fresh file of our own.  (Two processes saving to the same path
+    at the same moment are not supported: one would remove the other's temp file.)"""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: cannot write {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: cannot write {path}: it is a directory")
     mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
-    fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    tmp_path = path + ".tmp"
+    if os.path.lexists(tmp_path):
+        if os.path.isdir(tmp_path) and not os.path.islink(tmp_path):
+            raise IsADirectoryError(f"save: cannot write {path}: {tmp_path} is a directory in the way")
+        os.remove(tmp_path)                         # stale, from a save that was killed
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(struct.pack("<Q", len(header_bytes)))
@@ -277,7 +251,7 @@ def load(path, map_name=None):
     if map_name is not None:
         return load_state_dict_from_safetensors(path, map_name)
     path = os.fspath(path)
-    header, metadata, arrays = _read_file(path)
+    header, metadata, arrays = read_tensors(path)
     structure = metadata.get(STRUCTURE_KEY)
     if structure is None:
         return OrderedDict((name, Tensor._wrap(array)) for name, array in arrays.items())
@@ -303,7 +277,7 @@ def load_state_dict_from_safetensors(path, map_name=None):
     ``map_name(name)`` returns the name to use, or ``None`` to drop that tensor; two names mapped to
     the same new name is an error.  Example: ``map_name=lambda k: k.removeprefix("model.")``."""
     path = os.fspath(path)
-    _, _, arrays = _read_file(path)
+    _, _, arrays = read_tensors(path)
     result = OrderedDict()
     for name, array in arrays.items():
         new_name = name if map_name is None else map_name(name)
@@ -321,9 +295,9 @@ def load_state_dict_from_safetensors(path, map_name=None):
 def read_metadata(path):
     """The ``__metadata__`` map (str -> str) of a safetensors file, without reading any tensor."""
     path = os.fspath(path)
-    with open(path, "rb") as f:
+    with open_regular_file(path) as f:
         size = os.fstat(f.fileno()).st_size
-        _, metadata, _ = _read_header(f, path, size)
+        _, metadata, _ = read_header(f, path, size)
     return metadata
 
 
@@ -356,125 +330,6 @@ def _decode(value, arrays, used, path):
     if tag == "$float" and body in ("nan", "inf", "-inf"):
         return float(body)
     raise CheckpointError(f"{path}: unknown tag {tag!r} in {STRUCTURE_KEY}")
-
-
-def _read_file(path):
-    """``(header, metadata, arrays)`` with every tensor read into its own writable array, in the
-    header's order."""
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"checkpoint {path} does not exist") from None
-    with f:
-        size = os.fstat(f.fileno()).st_size
-        header, metadata, entries = _read_header(f, path, size)
-        data_start = 8 + header
-        arrays = {}
-        for name, (dtype_code, shape, begin, end) in entries.items():
-            stored = DTYPES[dtype_code]
-            try:                                    # size checked: end - begin bytes exist in the file
-                array = np.empty(shape, dtype=stored)
-            except (ValueError, OverflowError, MemoryError) as exc:
-                raise CheckpointError(f"{path}: tensor {name!r} has an impossible shape {shape} "
-                                      f"({exc})") from None
-            if end > begin:
-                f.seek(data_start + begin)
-                got = f.readinto(array.reshape(-1).view(np.uint8))
-                if got != end - begin:
-                    raise CheckpointError(f"{path}: tensor {name!r} is truncated (read {got} of "
-                                          f"{end - begin} bytes); the file changed while being read")
-            if dtype_code == "BOOL" and array.size and array.view(np.uint8).max() > 1:
-                raise CheckpointError(f"{path}: BOOL tensor {name!r} holds bytes other than 0 and 1")
-            if dtype_code == "BF16":                 # bfloat16 = the high half of a float32
-                array = (array.astype(np.uint32) << 16).view(np.float32)
-            elif array.dtype.byteorder not in ("=", "|"):
-                array = array.astype(array.dtype.newbyteorder("="))  # only on big-endian machines
-            arrays[name] = array
-    return header, metadata, arrays
-
-
-def _read_header(f, path, size):
-    """Parse and validate the header; returns ``(header_length, metadata, entries)`` where entries
-    maps name -> (dtype code, shape, begin, end), all checked against the file size."""
-    if size < 8:
-        raise CheckpointError(f"{path}: file is {size} bytes, too short to be a safetensors file (the "
-                              "first 8 bytes give the header length)")
-    n = struct.unpack("<Q", f.read(8))[0]
-    if n > MAX_HEADER_BYTES:
-        raise CheckpointError(f"{path}: header length {n} exceeds the {MAX_HEADER_BYTES}-byte limit; "
-                              "not a safetensors file or corrupt")
-    if 8 + n > size:
-        raise CheckpointError(f"{path}: header length {n} goes beyond the end of the {size}-byte file; "
-                              "the file is truncated or not a safetensors file")
-    raw = f.read(n)
-    try:
-        text = raw.decode("utf-8")
-        if not text.startswith("{"):
-            raise ValueError("it does not start with '{'")
-        header = json.loads(text, object_pairs_hook=_no_duplicates)
-    except (ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path}: header is not a valid JSON object ({exc})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise CheckpointError(f"{path}: __metadata__ must map strings to strings")
-    buffer_len = size - 8 - n
-    entries = {}
-    for name, info in header.items():
-        entries[name] = _check_entry(path, name, info, buffer_len)
-    _check_tiling(path, entries, buffer_len)
-    return n, metadata, entries
-
-
-def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
-        dup = next(k for k in keys if keys.count(k) > 1)
-        raise ValueError(f"duplicate name {dup!r}")
-    return dict(pairs)
-
-
-def _check_entry(path, name, info, buffer_len):
-    where = f"{path}: tensor {name!r}"
-    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-        raise CheckpointError(f"{where}: entry must have exactly 'dtype', 'shape' and 'data_offsets', "
-                              f"got {str(info)[:80]}")
-    code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if code not in DTYPES:
-        raise CheckpointError(f"{where}: unknown or unsupported dtype {code!r}; supported: "
-                              f"{', '.join(DTYPES)}")
-    if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-            or not all(type(d) is int and d >= 0 for d in shape)):
-        raise CheckpointError(f"{where}: shape {str(shape)[:80]} is not a list of at most {MAX_NDIM} "
-                              "non-negative integers")
-    if (not isinstance(offsets, list) or len(offsets) != 2
-            or not all(type(o) is int and o >= 0 for o in offsets) or offsets[0] > offsets[1]):
-        raise CheckpointError(f"{where}: data_offsets {str(offsets)[:80]} must be [begin, end] with "
-                              "0 <= begin <= end")
-    begin, end = offsets
-    if end > buffer_len:
-        raise CheckpointError(f"{where}: data_offsets [{begin}, {end}] go beyond the {buffer_len}-byte "
-                              "data buffer; the file is truncated")
-    expected = math.prod(shape) * DTYPES[code].itemsize
-    if expected != end - begin:
-        raise CheckpointError(f"{where}: shape {shape} of {code} needs {expected} bytes but "
-                              f"data_offsets [{begin}, {end}] give {end - begin}")
-    return code, tuple(shape), begin, end
-
-
-def _check_tiling(path, entries, buffer_len):
-    """The byte ranges must cover the buffer exactly: no overlap, no hole, nothing after the end."""
-    position = 0
-    for name, (_, _, begin, end) in sorted(entries.items(), key=lambda kv: (kv[1][2], kv[1][3])):
-        if begin != position:
-            problem = "overlaps the previous tensor" if begin < position else "leaves a hole before it"
-            raise CheckpointError(f"{path}: tensor {name!r} at data_offsets [{begin}, {end}] {problem} "
-                                  f"(expected it to start at {position})")
-        position = end
-    if position != buffer_len:
-        raise CheckpointError(f"{path}: the tensors cover {position} bytes but the data buffer has "
-                              f"{buffer_len}; the file has trailing or missing bytes")
 
 
 __all__ = ["CheckpointError", "load", "load_state_dict_from_safetensors", "read_metadata", "save"]

@@ -31,7 +31,7 @@
 # recipe: that is one 20-batch estimate of one run.  nanoGPT's own code, run with its own seed, prints
 # 1.8857 (the exact validation loss of that model is 1.898; over six seeds 1.906 ± 0.010), and our
 # engine given the same random numbers reproduces that run to within 1e-6
-# (`benchmarks/gpt_nanogpt_native.py`, `benchmarks/results/transformers.md`).
+# (`benchmarks/experiments/gpt_nanogpt_native.py`, `benchmarks/results/transformers.md`).
 
 # %%
 import math

@@ -1,9 +1,9 @@
 """nanoGPT's own CPU run, rewritten here in plain PyTorch, with nanoGPT's random streams.
 
-``benchmarks/gpt_shakespeare_torch.py`` gives PyTorch *our* initial weights and *our* batches, so it
-tests the engine, not the recipe.  This script tests the recipe: it follows nanoGPT's ``model.py`` and
-``train.py`` step for step (the model is ``bench_gpt.torch_gpt``, nanoGPT's ``model.py``; the schedule
-and the loop are written out again here rather than taken from ``gpt_trainer``):
+``gpt_shakespeare_torch.py`` (beside this file) gives PyTorch *our* initial weights and *our* batches, so
+it tests the engine, not the recipe.  This script tests the recipe: it follows nanoGPT's ``model.py`` and
+``train.py`` step for step (the model is ``benchmarks.torch_twins.GPT``, nanoGPT's ``model.py``; the
+schedule and the loop are written out again here rather than taken from ``gpt_trainer``):
 
 * ``torch.manual_seed(seed)``, then the model is built and initialised in nanoGPT's order (so the
   same seed gives nanoGPT's initial weights);
@@ -22,9 +22,10 @@ the README command's run.
 ``--engine tinygrad_edu`` keeps every random number (nanoGPT's initial weights, every batch) but lets our
 ``models.gpt.GPT``, AdamW and ``clip_grad_norm_`` compute: the engine replaying nanoGPT's run.
 
-    python -m benchmarks.gpt_nanogpt_native --seeds 1337 1 2 --out runs/gpt_nanogpt_native
-    python -m benchmarks.gpt_nanogpt_native --engine tinygrad_edu --seeds 1337 --out runs/gpt_nanogpt_native
-    python -m benchmarks.gpt_nanogpt_native --report runs/gpt_nanogpt_native
+    python -m benchmarks.experiments.gpt_nanogpt_native --seeds 1337 1 2 --out runs/gpt_nanogpt_native
+    python -m benchmarks.experiments.gpt_nanogpt_native --engine tinygrad_edu --seeds 1337 \
+        --out runs/gpt_nanogpt_native
+    python -m benchmarks.experiments.gpt_nanogpt_native --report runs/gpt_nanogpt_native
 """
 import argparse
 import glob
@@ -44,17 +45,17 @@ def build_nanogpt(vocab_size, n_layer=4, n_head=4, n_embd=128, block_size=64, ge
     """nanoGPT's ``GPT`` (dropout 0; ``bias``: its flag for Linear and LayerNorm biases, False in its
     ``train.py``) as a torch module, initialised as nanoGPT does.
 
-    The module is ``bench_gpt.torch_gpt`` (nanoGPT's ``model.py``, same parameter names): it creates
+    The module is ``torch_twins.GPT`` (nanoGPT's ``model.py``, same parameter names): it creates
     its layers in nanoGPT's order, so the default initialisers draw from the global torch generator as
     nanoGPT's do.  Then nanoGPT's ``_init_weights``: every Linear and Embedding weight ~ N(0, 0.02²) (Linear
     biases 0) in ``apply`` order (``lm_head`` last, overwriting the tied token embedding), and the residual
     projections ``c_proj`` ~ N(0, (0.02/√(2·n_layer))²)."""
     from torch import nn
     from tinygrad_edu.models.gpt import GPTConfig
-    from .bench_gpt import torch_gpt
-    model = torch_gpt(GPTConfig(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size,
-                                vocab_size=vocab_size, bias=bias))
-    if gelu == "exact":                  # nanoGPT's nn.GELU(); torch_gpt has GPT-2's tanh approximation
+    from ..torch_twins import GPT as GPT_twin
+    model = GPT_twin(GPTConfig(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size,
+                               vocab_size=vocab_size, bias=bias))
+    if gelu == "exact":                  # nanoGPT's nn.GELU(); the twin has GPT-2's tanh approximation
         for block in model.transformer.h:
             block.mlp.gelu = nn.GELU()
 

@@ -5,9 +5,9 @@ block 64, batch 12, 2000 iterations).  That figure is one run, one seed, and an 
 of 20 random validation batches (``--eval_iters=20``).  Before reading 1.88 as a bar to clear, we measure
 the spread that the recipe itself has:
 
-    python -m benchmarks.gpt_seed_spread --seeds 1 2 3            # trains runs/gpt_seeds/seed_N (one core)
-    python -m benchmarks.gpt_seed_spread --seeds 4 5 6            # in parallel, on the other core
-    python -m benchmarks.gpt_seed_spread --report                 # the table over every finished seed
+    python -m benchmarks.experiments.gpt_seed_spread --seeds 1 2 3   # trains runs/gpt_seeds/seed_N (one core)
+    python -m benchmarks.experiments.gpt_seed_spread --seeds 4 5 6   # in parallel, on the other core
+    python -m benchmarks.experiments.gpt_seed_spread --report        # the table over every finished seed
 
 For each finished run the table gives three validation numbers of the same final model:
 
@@ -15,9 +15,9 @@ For each finished run the table gives three validation numbers of the same final
 * ``200 batches``: our trainer's final estimate (10x more windows, a steadier estimate);
 * ``full val``: the exact loss over every character of the validation text (``gpt_trainer.split_loss``).
 
-The seed changes the initial weights and the training batches.  ``benchmarks/gpt_shakespeare_torch.py``
-shows that PyTorch, given the same seed (weights and batches), follows our run to 4 decimals, so this
-spread is the recipe's, not the engine's; ``benchmarks/gpt_nanogpt_native.py`` measures the same spread for
+The seed changes the initial weights and the training batches.  ``gpt_shakespeare_torch.py`` (beside this
+file) shows that PyTorch, given the same seed (weights and batches), follows our run to 4 decimals, so
+this spread is the recipe's, not the engine's; ``gpt_nanogpt_native.py`` measures the same spread for
 nanoGPT's own code with its own random numbers (1.906 ± 0.010 exactly over six seeds).
 """
 import argparse

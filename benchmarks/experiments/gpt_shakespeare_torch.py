@@ -2,7 +2,7 @@
 ``python -m tinygrad_edu gpt``, so the two runs' wall times form a ratio and their losses can be compared.
 
     python -m tinygrad_edu gpt --out runs/gpt_shakespeare                     # ours (writes history.json)
-    python -m benchmarks.gpt_shakespeare_torch --ours runs/gpt_shakespeare     # torch, then the ratio
+    python -m benchmarks.experiments.gpt_shakespeare_torch --ours runs/gpt_shakespeare  # torch, the ratio
 
 Same: the initial weights (our GPT after ``manual_seed(seed)``, copied by name), every batch (drawn by
 ``gpt_trainer.random_windows`` from the generator seeded with ``(seed, it)``), the learning-rate schedule
@@ -26,7 +26,7 @@ def train_torch(config, text_train, text_val, log=print):
     from tinygrad_edu.models.gpt import GPT, GPTConfig
     from tinygrad_edu.text import CharTokenizer
     from tinygrad_edu.training.gpt_trainer import learning_rate_at, random_windows
-    from .bench_gpt import torch_gpt
+    from ..torch_twins import GPT as GPT_twin
 
     tokenizer = CharTokenizer.from_text(text_train + text_val)
     splits = {"train": np.asarray(tokenizer.encode(text_train), np.int64),
@@ -36,7 +36,7 @@ def train_torch(config, text_train, text_val, log=print):
                            dropout=config.dropout, bias=config.bias)
     tg.manual_seed(config.seed)
     ours = GPT(gpt_config)
-    model = torch_gpt(gpt_config)
+    model = GPT_twin(gpt_config)
     state = {k: torch.from_numpy(np.array(v.data)) for k, v in ours.state_dict().items()}
     model.load_state_dict(state, strict=False)
     optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate,

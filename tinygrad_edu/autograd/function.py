@@ -46,7 +46,6 @@ class Context:
     _freed = False          # set once backward ran without retain_graph
     _retain_ref = None      # weak reference to a non-leaf tensor that called retain_grad()
     _once_differentiable = False
-    materialize_grads = True
 
     def save_for_backward(self, *values):
         """Keep ``values`` (arrays or Tensors) for ``backward``; read them with ``saved_tensors``."""
@@ -54,9 +53,6 @@ class Context:
 
     def mark_non_differentiable(self, *outputs):
         """Accepted for PyTorch compatibility; our ops have one differentiable output."""
-
-    def set_materialize_grads(self, value):
-        self.materialize_grads = bool(value)
 
     @property
     def saved_tensors(self):
