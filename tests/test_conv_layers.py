@@ -13,8 +13,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu.autograd import gradcheck, gradgradcheck
-from tinygrad_edu.nn.conv import col2im, conv_geometry, im2col
-from tinygrad_edu.nn.conv_naive import conv2d_naive
+from tinygrad_edu.nn.conv import col2im, conv2d_naive, conv_geometry, im2col
 
 torch.set_num_threads(1)
 

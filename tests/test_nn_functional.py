@@ -528,7 +528,7 @@ def test_hot_path_is_fused():
         names.append(type(node).__name__)
         parents = [p for p in node.parents if p is not None and not isinstance(p, tg.Tensor)]
         node = parents[0] if parents else None
-    assert names == ["CrossEntropyWithIndices", "Linear", "Relu", "Linear"]
+    assert names == ["CrossEntropyWithIndices", "LinearFunction", "Relu", "LinearFunction"]
 
 
 

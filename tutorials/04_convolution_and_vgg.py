@@ -42,8 +42,7 @@ import tinygrad_edu.nn as nn
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import models, optim
 from tinygrad_edu.data import CIFAR10, MNIST, DataLoader, TensorDataset
-from tinygrad_edu.nn.conv import conv_geometry, im2col
-from tinygrad_edu.nn.conv_naive import conv2d_naive
+from tinygrad_edu.nn.conv import conv2d_naive, conv_geometry, im2col
 from tinygrad_edu.optim import lr_scheduler
 
 QUICK = os.environ.get("TUTORIAL_QUICK") == "1"  # CI sets this: less data, a smaller VGG

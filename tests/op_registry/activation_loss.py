@@ -1,5 +1,5 @@
 """Registry entries: the extra activations (``nn/activation.py``), distances (``nn/distance.py``), losses
-(``nn/losses_extra.py``), ``F.bilinear`` and grouped-query ``scaled_dot_product_attention``, each against
+(``nn/loss_regression.py``), ``F.bilinear`` and grouped-query ``scaled_dot_product_attention``, each against
 ``torch.nn.functional``'s function of the same name.
 
 Piecewise ops draw their inputs away from the corners (finite differences across a corner measure

@@ -128,7 +128,9 @@ class Function(Context):
 
     # ---- how the node prints (used by repr and viz) ---------------------------------------
     def name(self):
-        return f"{type(self).__name__}Backward"
+        """torch's node name: ``Conv2dBackward``.  A Function named like its Module carries a
+        ``Function`` suffix (``nn.conv.Conv2dFunction`` beside ``nn.Conv2d``); it is dropped here."""
+        return f"{op_name(type(self))}Backward"
 
     def __repr__(self):
         return f"<{self.name()}>"
@@ -154,11 +156,18 @@ class OpError(Exception):
     """Mixin marking an error message that already names the op (it is re-raised untouched)."""
 
 
+def op_name(cls):
+    """A Function class's op name: its name without a trailing ``Function`` (``Conv2dFunction`` ->
+    ``Conv2d``), as the node prints (``<Conv2dBackward>``) and as errors name it."""
+    name = cls.__name__
+    return name[:-len("Function")] if name.endswith("Function") and name != "Function" else name
+
+
 def raise_op_error(cls, args, exc):
     """Re-raise an array library's error with the op's name, the input shapes and dtypes."""
     if isinstance(exc, OpError):
         raise exc
-    op = cls.__name__.lower()
+    op = op_name(cls).lower()
     described = ", ".join(f"{tuple(a.shape)} {a.dtype}" if isinstance(a, Tensor) else repr(a)
                           for a in args)
     text = str(exc)

@@ -5,33 +5,44 @@
 
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     loss = F.cross_entropy(model(x), y)
+
+The package is laid out by topic, with PyTorch's file names: each file holds the ``Function`` (the
+gradient), the functional form (``F.conv2d``) and the ``Module`` (``nn.Conv2d``) of its topic.  The
+modules are re-exported here, grouped by file.
 """
 from . import functional, init  # noqa: F401
-from .module import Module, Parameter, RemovableHandle  # noqa: F401
-from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding,  # noqa: F401
-                     Flatten, GELU, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, ModuleDict, ModuleList,
-                     MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, SiLU, Softmax, Tanh)
 from . import utils  # noqa: F401
-from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,  # noqa: F401
-                          GroupNorm, LayerNorm, MaxPool2d)
+from .module import Module, Parameter, RemovableHandle  # noqa: F401
+from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .linear import Bilinear, Identity, Linear  # noqa: F401
+from .flatten import Flatten  # noqa: F401
+from .embedding import Embedding  # noqa: F401
 from .positional import LearnedPositionalEmbedding, SinusoidalPositionalEmbedding  # noqa: F401
-from .transformer import (MultiheadAttention, TransformerEncoder,  # noqa: F401
-                          TransformerEncoderLayer)
-from .conv_layers_nd import (ConstantPad2d, Conv1d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
-                             PixelShuffle, PixelUnshuffle, ReflectionPad2d, ReplicationPad2d, ZeroPad2d)
-from .conv_layers_nd import Fold, Unfold  # noqa: F401,E402
-from .upsampling import Upsample  # noqa: F401,E402
-from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: F401,E402
-from .activation import (CELU, ELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,  # noqa: F401,E402
-                         LogSigmoid, Mish, PReLU, ReLU6, SELU, Softmin, Softplus, Softshrink, Softsign,
-                         Tanhshrink)
-from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
-from .losses_extra import HuberLoss, KLDivLoss, SmoothL1Loss  # noqa: F401,E402
-from .linear_extra import Bilinear  # noqa: F401,E402
-from .transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer  # noqa: F401,E402
-from .conv_layers_nd import Conv3d  # noqa: F401,E402
-from .padding_layers import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401,E402
-                             ConstantPad3d, ReflectionPad1d, ReflectionPad3d, ReplicationPad1d,
-                             ReplicationPad3d, ZeroPad1d, ZeroPad3d)
-from .pooling_layers_nd import (AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d, MaxUnpool1d,  # noqa: F401,E402
-                                MaxUnpool2d, MaxUnpool3d)
+from .dropout import Dropout  # noqa: F401
+from .activation import (CELU, ELU, GELU, LeakyReLU, LogSigmoid, Mish, PReLU, ReLU, SELU,  # noqa: F401
+                         Sigmoid, SiLU, Softplus, Softsign, Tanh, Tanhshrink)
+from .activation_hard import Hardshrink, Hardsigmoid, Hardswish, Hardtanh, ReLU6, Softshrink  # noqa: F401
+from .softmax import GLU, LogSoftmax, Softmax, Softmin  # noqa: F401
+from .conv import Conv2d  # noqa: F401
+from .conv_nd import Conv1d, Conv3d  # noqa: F401
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .fold import Fold, Unfold  # noqa: F401
+from .pixel_shuffle import PixelShuffle, PixelUnshuffle  # noqa: F401
+from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401
+                      ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                      ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
+                      ZeroPad3d)
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
+from .pooling_nd import AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d  # noqa: F401
+from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: F401
+from .upsampling import Upsample  # noqa: F401
+from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
+from .normalization import GroupNorm, LayerNorm  # noqa: F401
+from .loss import CrossEntropyLoss, NLLLoss  # noqa: F401
+from .loss_binary import BCELoss, BCEWithLogitsLoss  # noqa: F401
+from .loss_regression import HuberLoss, KLDivLoss, L1Loss, MSELoss, SmoothL1Loss  # noqa: F401
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401
+from .recurrent import GRU, LSTM, RNN, RNNBase  # noqa: F401
+from .recurrent_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase  # noqa: F401
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer  # noqa: F401
+from .transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer  # noqa: F401

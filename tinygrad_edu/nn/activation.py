@@ -1,17 +1,13 @@
-"""More activation functions, as functions (``F.hardswish``) and as modules (``nn.Hardswish``).
+"""Pointwise activation functions, as functions (``F.relu``) and as modules (``nn.ReLU``).
 
-PyTorch keeps these in ``torch.nn.modules.activation``; ``relu``, ``gelu``, ``silu``, ``tanh``,
-``sigmoid``, ``leaky_relu``, ``elu`` and ``softplus`` live in ``functional.py`` / ``layers.py``.
-
-Two kinds of activations are here:
-
-* **piecewise ones** (``hardtanh``, ``relu6``, ``hardsigmoid``, ``hardswish``, ``hardshrink``,
-  ``softshrink``, ``prelu``): their derivative jumps at the corners.  Which side a corner belongs
-  to is a convention; we follow PyTorch's exactly (written in every docstring), including NaN
-  inputs, so gradients match bit for bit at the corners too.
-* **smooth ones** (``celu``, ``selu``, ``logsigmoid``, ``mish``, ``softsign``, ``tanhshrink``,
-  ``softmin``, ``glu``): a composition of engine ops where that is exact and stable, or one
-  ``Function`` where stability needs care (``logsigmoid`` for |x| ≫ 1).
+PyTorch keeps the modules in ``torch.nn.modules.activation``.  Here live the classic ones
+(``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``tanh``, ``sigmoid``, ``elu``, ``softplus``: engine ops
+of ``ops/elementwise.py`` with PyTorch's signatures) and the **smooth** ones (``celu``, ``selu``,
+``logsigmoid``, ``mish``, ``softsign``, ``tanhshrink``), plus ``prelu``: a composition of engine ops
+where that is exact and stable, or one ``Function`` where stability needs care (``logsigmoid`` for
+|x| ≫ 1).  The piecewise-linear family (``hardtanh``, ``relu6``, ``hardsigmoid``, ``hardswish``, the
+shrinks) is in ``activation_hard.py``; ``softmax``, ``log_softmax``, ``softmin`` and ``glu`` (which
+act along a dim) are in ``softmax.py``.
 
 Every backward is written in Tensor ops (masks are constants of the graph), so second derivatives
 work through all of them.
@@ -25,8 +21,10 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["hardtanh", "relu6", "hardsigmoid", "hardswish", "celu", "selu", "logsigmoid", "mish",
-           "softsign", "tanhshrink", "hardshrink", "softshrink", "softmin", "glu", "prelu"]
+__all__ = ["relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus", "celu",
+           "selu", "logsigmoid", "mish", "softsign", "tanhshrink", "prelu", "ReLU", "LeakyReLU",
+           "GELU", "SiLU", "Tanh", "Sigmoid", "ELU", "CELU", "SELU", "Softplus", "LogSigmoid",
+           "Mish", "Softsign", "Tanhshrink", "PReLU"]
 
 
 def _maybe_inplace(input, inplace, name, fn):  # noqa: A002
@@ -39,89 +37,48 @@ def _const(mask):
 
 
 # ---------------------------------------------------------------------------------------------
-# hardtanh, relu6, hardsigmoid, hardswish: the piecewise-linear family
+# the classic ones, with PyTorch's signatures
 # ---------------------------------------------------------------------------------------------
-class HardtanhFunction(Function):
-    """y = clip(x, lo, hi).
-
-    dL/dx = g where lo < x < hi, else 0.  PyTorch's corners: the slope is 0 *at* lo and at hi (a
-    plain ``clamp`` passes the gradient there)."""
-
-    @staticmethod
-    def forward(ctx, x, lo=-1.0, hi=1.0):
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
-        xp = array_module(x)
-        return xp.where(xp.isnan(x), x, xp.clip(x, lo, hi)).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        outside = (x.array <= ctx.lo) | (x.array >= ctx.hi)
-        return _ew.where(outside, 0.0, g)
+def relu(input, inplace=False):  # noqa: A002
+    """y = max(x, 0).   dL/dx = g · [x > 0]."""
+    return _maybe_inplace(input, inplace, "relu", _ew.relu)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
-    """y = min(max(x, min_val), max_val).   dL/dx = g · [min_val < x < max_val]."""
-    if min_val > max_val:
-        raise OpValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    return _maybe_inplace(input, inplace, "hardtanh",
-                          lambda a: HardtanhFunction.apply(a, lo=min_val, hi=max_val))
+def gelu(input, approximate="none"):  # noqa: A002
+    """y = x · Φ(x) (Φ the standard normal CDF; ``approximate='tanh'`` uses the tanh formula).
+    dL/dx = g · (Φ(x) + x · φ(x))."""
+    return _ew.gelu(input, approximate=approximate)
 
 
-def relu6(input, inplace=False):  # noqa: A002
-    """y = min(max(x, 0), 6) = hardtanh(x, 0, 6).   dL/dx = g · [0 < x < 6] (0 at both corners)."""
-    return hardtanh(input, 0.0, 6.0, inplace)
+def silu(input, inplace=False):  # noqa: A002
+    """y = x · σ(x).   dL/dx = g · σ(x) · (1 + x · (1 - σ(x)))."""
+    return _maybe_inplace(input, inplace, "silu", _ew.silu)
 
 
-class HardsigmoidFunction(Function):
-    """y = clip(x/6 + 1/2, 0, 1): a piecewise-linear sigmoid (0 below -3, 1 above 3).
-
-    dL/dx = g/6 where -3 < x < 3, else 0 (0 at the corners, as PyTorch)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        xp = array_module(x)
-        return xp.clip(x / 6 + 0.5, 0.0, 1.0).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        inside = (x.array > -3.0) & (x.array < 3.0)
-        return _ew.where(inside, g * (1.0 / 6.0), 0.0)
+def tanh(input):  # noqa: A002
+    """y = tanh(x).   dL/dx = g · (1 - y²)."""
+    return _ew.tanh(input)
 
 
-def hardsigmoid(input, inplace=False):  # noqa: A002
-    """y = clip(x/6 + 1/2, 0, 1).   dL/dx = g/6 · [-3 < x < 3]."""
-    return _maybe_inplace(input, inplace, "hardsigmoid", HardsigmoidFunction.apply)
+def sigmoid(input):  # noqa: A002
+    """y = σ(x) = 1 / (1 + e^-x).   dL/dx = g · y · (1 - y)."""
+    return _ew.sigmoid(input)
 
 
-class HardswishFunction(Function):
-    """y = x · hardsigmoid(x) = x · clip(x + 3, 0, 6) / 6  (MobileNetV3's cheap swish).
-
-    dL/dx = g · 0            for x ≤ -3
-            g · (x/3 + 1/2)  for -3 < x < 3      (the derivative of x(x+3)/6)
-            g                for x ≥ 3, as PyTorch (at -3 the slope is 0, at 3 it is 1).
-    The middle slope is a Tensor expression in x, so the second derivative (1/3 there) is exact."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        xp = array_module(x)
-        return (x * xp.clip(x + 3.0, 0.0, 6.0) / 6.0).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        low, middle = x.array <= -3.0, (x.array > -3.0) & (x.array < 3.0)
-        slope = _ew.where(middle, x * (1.0 / 3.0) + 0.5, _ew.where(low, 0.0, 1.0).to(x.dtype))
-        return g * slope
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    """y = x for x > 0, else slope · x.   dL/dx = g · (1 or slope)."""
+    return _maybe_inplace(input, inplace, "leaky_relu",
+                          lambda a: _ew.leaky_relu(a, negative_slope))
 
 
-def hardswish(input, inplace=False):  # noqa: A002
-    """y = x · clip(x + 3, 0, 6) / 6.   dL/dx = g · (0 | x/3 + 1/2 | 1), see ``Hardswish``."""
-    return _maybe_inplace(input, inplace, "hardswish", HardswishFunction.apply)
+def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+    """y = x for x > 0, else α(eˣ - 1).   dL/dx = g · (1 or α eˣ)."""
+    return _maybe_inplace(input, inplace, "elu", lambda a: _ew.elu(a, alpha))
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    """y = ln(1 + e^(βx)) / β (y = x where βx > threshold).   dL/dx = g · σ(βx)."""
+    return _ew.softplus(input, beta=beta, threshold=threshold)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,64 +181,6 @@ def tanhshrink(input):  # noqa: A002
 
 
 # ---------------------------------------------------------------------------------------------
-# hardshrink, softshrink: zero out the small entries
-# ---------------------------------------------------------------------------------------------
-def _shrink_mask(op, input, lambd):  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    x = input.array
-    return ~((x >= -lambd) & (x <= lambd))   # NaN counts as "kept", as in PyTorch
-
-
-def hardshrink(input, lambd=0.5):  # noqa: A002
-    """y = x where |x| > λ, else 0.   dL/dx = g · [|x| > λ] (0 at ±λ; NaN inputs stay NaN)."""
-    keep = _shrink_mask("hardshrink", input, lambd)
-    return _ew.where(keep, input, 0.0)
-
-
-def softshrink(input, lambd=0.5):  # noqa: A002
-    """y = x - λ for x > λ, x + λ for x < -λ, else 0 (soft thresholding, the proximal map of λ|x|).
-
-    dL/dx = g · [|x| > λ]."""
-    if lambd < 0:
-        raise OpValueError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}")
-    keep = _shrink_mask("softshrink", input, lambd)
-    shifted = input - _ew.sign(input.detach()) * lambd
-    return _ew.where(keep, shifted, 0.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# softmin, glu
-# ---------------------------------------------------------------------------------------------
-def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
-    """y = softmax(-x) along ``dim``: small entries get the large weights.
-
-    dL/dx = -y · (g - Σ g·y)  (softmax's gradient, with the sign of the negation)."""
-    from . import functional as F
-    if dtype is not None:
-        input = input.to(dtype)
-    return F.softmax(-input, dim)
-
-
-def glu(input, dim=-1):  # noqa: A002
-    """Gated linear unit: split x in two halves a, b along ``dim``; y = a · σ(b).
-
-    dL/da = g · σ(b),   dL/db = g · a · σ(b)(1 - σ(b))   (autograd through chunk, sigmoid and *)."""
-    if input.ndim == 0:
-        raise OpValueError("glu: does not support scalars because halving size must be even")
-    if not -input.ndim <= dim < input.ndim:
-        raise IndexError(f"glu: dim {dim} is out of range for a tensor of {input.ndim} dims")
-    size = input.shape[dim]
-    if size % 2:
-        raise OpValueError(f"glu: halving dimension must be even, but dimension {dim % input.ndim} "
-                           f"is size {size}")
-    half, dim = size // 2, dim % input.ndim
-    first = (slice(None),) * dim + (slice(0, half),)
-    second = (slice(None),) * dim + (slice(half, size),)
-    return input[first] * _ew.sigmoid(input[second])
-
-
-# ---------------------------------------------------------------------------------------------
 # prelu: leaky ReLU with a learned slope
 # ---------------------------------------------------------------------------------------------
 def prelu(input, weight):  # noqa: A002
@@ -314,30 +213,74 @@ def _inplace_repr(inplace):
     return ", inplace=True" if inplace else ""
 
 
-class Hardtanh(Module):
-    """y = clip(x, min_val, max_val)."""
-
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
-        super().__init__()
-        if min_val > max_val:
-            raise OpValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
-
-    def forward(self, input):  # noqa: A002
-        return hardtanh(input, self.min_val, self.max_val, self.inplace)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_repr(self.inplace)
-
-
-class ReLU6(Hardtanh):
-    """y = clip(x, 0, 6)."""
+class ReLU(Module):
+    """y = max(x, 0)."""
 
     def __init__(self, inplace=False):
-        super().__init__(0.0, 6.0, inplace)
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):  # noqa: A002
+        return relu(input, inplace=self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """y = x for x > 0, else negative_slope · x."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input):  # noqa: A002
+        return leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class GELU(Module):
+    """y = x · Φ(x) (``approximate='tanh'`` for the tanh formula)."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):  # noqa: A002
+        return gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """y = x · σ(x)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):  # noqa: A002
+        return silu(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Tanh(Module):
+    """y = tanh(x)."""
+
+    def forward(self, input):  # noqa: A002
+        return tanh(input)
+
+
+class Sigmoid(Module):
+    """y = 1 / (1 + e^-x)."""
+
+    def forward(self, input):  # noqa: A002
+        return sigmoid(input)
 
 
 class _InplaceActivation(Module):
@@ -352,16 +295,6 @@ class _InplaceActivation(Module):
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
-
-
-class Hardsigmoid(_InplaceActivation):
-    """y = clip(x/6 + 1/2, 0, 1)."""
-    _fn = staticmethod(hardsigmoid)
-
-
-class Hardswish(_InplaceActivation):
-    """y = x · clip(x + 3, 0, 6) / 6."""
-    _fn = staticmethod(hardswish)
 
 
 class SELU(_InplaceActivation):
@@ -396,8 +329,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):  # noqa: A002
-        from . import functional as F
-        return F.elu(input, self.alpha, self.inplace)
+        return elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + _inplace_repr(self.inplace)
@@ -438,55 +370,6 @@ class Tanhshrink(Module):
         return tanhshrink(input)
 
 
-class Hardshrink(Module):
-    """y = x where |x| > λ, else 0."""
-
-    def __init__(self, lambd=0.5):
-        super().__init__()
-        self.lambd = lambd
-
-    def forward(self, input):  # noqa: A002
-        return hardshrink(input, self.lambd)
-
-    def extra_repr(self):
-        return f"{self.lambd}"
-
-
-class Softshrink(Hardshrink):
-    """y = x ∓ λ where |x| > λ, else 0."""
-
-    def forward(self, input):  # noqa: A002
-        return softshrink(input, self.lambd)
-
-
-class Softmin(Module):
-    """softmax(-x) along ``dim``."""
-
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):  # noqa: A002
-        return softmin(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class GLU(Module):
-    """a · σ(b) for the two halves a, b of ``dim``."""
-
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):  # noqa: A002
-        return glu(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
 class PReLU(Module):
     """y = x for x > 0, else a · x, with ``num_parameters`` learned slopes (1, or one per channel),
     each initialised to ``init`` (0.25), as PyTorch."""
@@ -505,4 +388,3 @@ class PReLU(Module):
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
-

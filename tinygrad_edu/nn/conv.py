@@ -47,26 +47,55 @@ convolution of x with g: the three ops ``Conv2d``, ``Conv2dInputGrad`` and ``Con
 are linear in each argument and are each other's backward, so gradients of any order come from
 the same three kernels (``gradgradcheck`` passes).
 """
-from collections import namedtuple
+import math
 
 import numpy as np
 
-from ..autograd.function import Function, OpValueError
+from .. import creation
+from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
+from . import init
+from .conv_args import _PADDING_MODES, ConvError, _pair, conv_geometry, conv_pads
+from .module import Module, Parameter
+from .padding import _mode_index
 
-__all__ = ["conv2d", "conv_output_size", "im2col", "col2im"]
-
-ConvGeometry = namedtuple("ConvGeometry", "kernel stride dilation pads groups in_hw out_hw")
-ConvGeometry.__doc__ = """Everything about a convolution except the numbers: kernel (kh, kw),
-stride (sh, sw), dilation (dh, dw), pads (top, bottom, left, right), groups, the input's (H, W)
-and the output's (OH, OW)."""
+__all__ = ["conv2d", "im2col", "col2im", "conv2d_naive", "Conv2dFunction", "Conv2d"]
 
 
-def conv_output_size(size, kernel, stride=1, pad_total=0, dilation=1):
-    """⌊(size + pad_total − dilation·(kernel − 1) − 1) / stride⌋ + 1: how many kernel
-    positions, ``stride`` apart, fit in the padded input."""
-    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+# ---------------------------------------------------------------------------------------------
+# The definition, read first: one Python loop per index of the formula above
+# ---------------------------------------------------------------------------------------------
+def conv2d_naive(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The convolution as loops over images, filters, output rows, output columns, input
+    channels, kernel rows and kernel columns.  ``x`` (N, C, H, W) and ``weight``
+    (O, C/groups, kh, kw) are NumPy arrays (Tensors are read through ``numpy.asarray``);
+    arguments as ``conv2d``.  Returns a NumPy array (N, O, OH, OW)."""
+    x, weight = np.asarray(x), np.asarray(weight)
+    n_images, channels, height, width = x.shape
+    out_ch, ch_per_group, kh, kw = weight.shape
+    geom = conv_geometry("conv2d_naive", (height, width), (kh, kw), stride, padding, dilation,
+                         groups)
+    (sh, sw), (dh, dw), (top, bottom, left, right) = geom.stride, geom.dilation, geom.pads
+    out_h, out_w = geom.out_hw
+    xpad = np.zeros((n_images, channels, height + top + bottom, width + left + right), x.dtype)
+    xpad[:, :, top:top + height, left:left + width] = x
+    out_per_group = out_ch // groups
+
+    y = np.zeros((n_images, out_ch, out_h, out_w), dtype=np.result_type(x, weight))
+    for n in range(n_images):
+        for o in range(out_ch):
+            first_channel = (o // out_per_group) * ch_per_group   # o's group starts here
+            for p in range(out_h):
+                for q in range(out_w):
+                    total = 0.0 if bias is None else float(np.asarray(bias)[o])
+                    for c in range(ch_per_group):
+                        for i in range(kh):
+                            for j in range(kw):
+                                total += weight[o, c, i, j] * \
+                                    xpad[n, first_channel + c, p * sh + i * dh, q * sw + j * dw]
+                    y[n, o, p, q] = total
+    return y
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,9 +206,9 @@ def _conv_weight_grad(x, g, geom, weight_shape, cols=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# The three Functions: each one's backward is made of the other two
+# The three Functions, each one's backward made of the other two; then conv2d, one such node
 # ---------------------------------------------------------------------------------------------
-class Conv2d(Function):
+class Conv2dFunction(Function):
     """y = conv(x, w) + b (see the module docstring for the math and the gradients).
 
     The columns built in forward are kept on the node (not saved as a graph value) so the
@@ -205,7 +234,7 @@ class Conv2d(Function):
         gx = Conv2dInputGrad.apply(g, w, geom=ctx.geom, channels=x.shape[1]) if need_x else None
         gw = Conv2dWeightGrad.apply(x, g, geom=ctx.geom, weight_shape=w.shape, cols=cols) \
             if need_w else None
-        if len(ctx.needs_input_grad) == 2:   # applied as Conv2d.apply(x, w): no bias input
+        if len(ctx.needs_input_grad) == 2:   # applied as Conv2dFunction.apply(x, w): no bias input
             return gx, gw
         gb = g.sum((0, 2, 3)) if need_b else None
         return gx, gw, gb
@@ -229,7 +258,7 @@ class Conv2dInputGrad(Function):
     def backward(ctx, h):
         g, w = ctx.saved_tensors
         need_g, need_w = ctx.needs_input_grad
-        dg = Conv2d.apply(h, w, geom=ctx.geom) if need_g else None
+        dg = Conv2dFunction.apply(h, w, geom=ctx.geom) if need_g else None
         dw = Conv2dWeightGrad.apply(h, g, geom=ctx.geom, weight_shape=w.shape) if need_w else None
         return dg, dw
 
@@ -253,60 +282,8 @@ class Conv2dWeightGrad(Function):
         x, g = ctx.saved_tensors
         need_x, need_g = ctx.needs_input_grad
         dx = Conv2dInputGrad.apply(g, v, geom=ctx.geom, channels=x.shape[1]) if need_x else None
-        dg = Conv2d.apply(x, v, geom=ctx.geom) if need_g else None
+        dg = Conv2dFunction.apply(x, v, geom=ctx.geom) if need_g else None
         return dx, dg
-
-
-# ---------------------------------------------------------------------------------------------
-# The public function: argument checks, then one Conv2d node
-# ---------------------------------------------------------------------------------------------
-class ConvError(OpValueError):
-    """A convolution argument does not fit (the message names the op and the shapes)."""
-
-
-def _pair(op, name, value, minimum):
-    """An int or a pair of ints (each ≥ ``minimum``) -> a tuple of two ints."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                 for v in pair):
-        raise ConvError(f"{op}: {name} must be an int or a tuple of 2 ints, got {value!r}")
-    if any(v < minimum for v in pair):
-        raise ConvError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def conv_pads(op, padding, kernel, stride, dilation):
-    """Padding as (top, bottom, left, right): an int, a pair, 'valid' (none) or 'same' (the
-    output keeps the input's size: total d·(k − 1) split with the extra one at the end, as
-    PyTorch; only for stride 1)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return 0, 0, 0, 0
-        if padding != "same":
-            raise ConvError(f"{op}: invalid padding string {padding!r}; expected 'same' or 'valid'")
-        if stride != (1, 1):
-            raise ConvError(f"{op}: padding='same' is not supported for strided convolutions "
-                            f"(stride={stride})")
-        total = [d * (k - 1) for d, k in zip(dilation, kernel)]
-        return total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2
-    ph, pw = _pair(op, "padding", padding, 0)
-    return ph, ph, pw, pw
-
-
-def conv_geometry(op, in_hw, kernel, stride, padding, dilation, groups):
-    """Check the sizes and compute the output size: a ``ConvGeometry``."""
-    stride = _pair(op, "stride", stride, 1)
-    dilation = _pair(op, "dilation", dilation, 1)
-    pads = conv_pads(op, padding, kernel, stride, dilation)
-    padded = (in_hw[0] + pads[0] + pads[1], in_hw[1] + pads[2] + pads[3])
-    effective = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
-    if effective[0] > padded[0] or effective[1] > padded[1]:
-        raise ConvError(f"{op}: calculated padded input size per channel: ({padded[0]} x "
-                        f"{padded[1]}). Kernel size: ({effective[0]} x {effective[1]}) (dilated). "
-                        "Kernel size can't be greater than actual input size")
-    out_hw = tuple(conv_output_size(i, k, s, p, d) for i, k, s, p, d in
-                   zip(in_hw, kernel, stride, (pads[0] + pads[1], pads[2] + pads[3]), dilation))
-    return ConvGeometry(tuple(kernel), stride, dilation, pads, groups, tuple(in_hw), out_hw)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
@@ -348,5 +325,96 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                         f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
     geom = conv_geometry(op, input.shape[2:], weight.shape[2:], stride, padding, dilation,
                          int(groups))
-    out = Conv2d.apply(input, weight, bias, geom=geom)
+    out = Conv2dFunction.apply(input, weight, bias, geom=geom)
     return out.squeeze(0) if unbatched else out
+
+
+# ---------------------------------------------------------------------------------------------
+# The module: Conv2d owns the weight and bias
+# ---------------------------------------------------------------------------------------------
+class Conv2d(Module):
+    """A 2-D convolution layer: y = conv2d(x, weight, bias) (see ``nn/conv.py`` for the math).
+
+    weight: (out_channels, in_channels/groups, kh, kw); bias: (out_channels,).  PyTorch's
+    default initialisation: weight ~ kaiming_uniform(a=√5), i.e. U(±1/√fan_in), and bias
+    ~ U(±1/√fan_in) with fan_in = (in_channels/groups)·kh·kw.  ``padding_mode`` other than
+    'zeros' ('reflect', 'replicate', 'circular') pads by gathering edge entries first (a
+    differentiable index), then convolves without padding."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        op = "Conv2d"
+        if not isinstance(groups, int) or groups < 1:
+            raise ConvError(f"{op}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ConvError(f"{op}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ConvError(f"{op}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{op}: padding_mode must be one of {list(_PADDING_MODES)}, but got "
+                             f"padding_mode={padding_mode!r}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(op, "kernel_size", kernel_size, 1)
+        self.stride = _pair(op, "stride", stride, 1)
+        self.dilation = _pair(op, "dilation", dilation, 1)
+        if isinstance(padding, str):
+            conv_pads(op, padding, self.kernel_size, self.stride, self.dilation)  # validates
+            self.padding = padding
+        else:
+            self.padding = _pair(op, "padding", padding, 0)
+        self.output_padding, self.transposed = (0, 0), False
+        self.groups, self.padding_mode = groups, padding_mode
+        self.weight = Parameter(creation.empty(out_channels, in_channels // groups,
+                                               *self.kernel_size, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def _pad_by_mode(self, x):
+        """Pad H and W with ``padding_mode`` by gathering rows, then columns (a differentiable
+        index: the gradient adds back into the source entries)."""
+        top, bottom, left, right = conv_pads("Conv2d", self.padding, self.kernel_size,
+                                             self.stride, self.dilation)
+        h, w = x.shape[-2:]
+        if self.padding_mode in ("reflect", "circular") and \
+                (max(top, bottom) >= h + (self.padding_mode == "circular") or
+                 max(left, right) >= w + (self.padding_mode == "circular")):
+            raise ConvError(f"Conv2d: padding ({top}, {bottom}, {left}, {right}) is too large for "
+                            f"padding_mode={self.padding_mode!r} and an input of shape "
+                            f"{tuple(x.shape)}")
+        rows = _mode_index(h, top, bottom, self.padding_mode)
+        cols = _mode_index(w, left, right, self.padding_mode)
+        lead = (slice(None),) * (x.ndim - 2)
+        return x[lead + (rows,)][lead + (slice(None), cols)]
+
+    def forward(self, input):  # noqa: A002
+        if self.padding_mode != "zeros":
+            return conv2d(self._pad_by_mode(input), self.weight, self.bias, self.stride, 0,
+                          self.dilation, self.groups)
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
+               f"stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text

@@ -39,18 +39,26 @@ xpad[:, :, a·dd :: sd, i·dh :: sh, j·dw :: sw], so each step is one vectorise
 the three ops ``Conv3d``, ``Conv3dInputGrad`` and ``Conv3dWeightGrad`` are linear in each argument
 and are each other's backward, so gradients of every order come from the same three kernels."""
 import itertools
-from collections import namedtuple
+import math
 
 import numpy as np
 
+from .. import creation
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
-from .conv import ConvError, conv2d, conv_output_size
+from . import init
+from .conv import conv2d
+from .conv_args import ConvError, conv3d_geometry
+from .module import Module, Parameter
+from .padding import pad
 
-__all__ = ["conv1d", "conv3d", "vol2col", "col2vol"]
+__all__ = ["conv1d", "conv3d", "vol2col", "col2vol", "Conv3dFunction", "Conv1d", "Conv3d"]
 
 
+# ---------------------------------------------------------------------------------------------
+# 1-D: conv2d on a height-1 image
+# ---------------------------------------------------------------------------------------------
 def _single(op, name, value):
     if isinstance(value, (tuple, list)):
         if len(value) != 1:
@@ -82,11 +90,6 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # ---------------------------------------------------------------------------------------------
 # 3-D convolution: vol2col + one GEMM
 # ---------------------------------------------------------------------------------------------
-Conv3dGeometry = namedtuple("Conv3dGeometry", "kernel stride dilation pads groups in_size out_size")
-Conv3dGeometry.__doc__ = """kernel (kd, kh, kw), stride, dilation, pads ((front, back), (top, bottom),
-(left, right)), groups, the input's (D, H, W) and the output's (OD, OH, OW)."""
-
-
 def _pad_volume(x, pads):
     """x (N, C, D, H, W) with zeros added before/after each of the three spatial dims."""
     if not any(lo or hi for lo, hi in pads):
@@ -183,7 +186,7 @@ def _conv3d_weight_grad(x, g, geom, weight_shape, cols=None):
     return (g4 @ cols.transpose(0, 1, 3, 2)).sum(0).reshape(weight_shape)
 
 
-class Conv3d(Function):
+class Conv3dFunction(Function):
     """y = conv3d(x, w) + b (the math and the gradients are in the module docstring).
 
     The columns built in forward are kept on the node for the weight gradient, then dropped."""
@@ -207,7 +210,7 @@ class Conv3d(Function):
         gx = Conv3dInputGrad.apply(g, w, geom=ctx.geom, channels=x.shape[1]) if need_x else None
         gw = Conv3dWeightGrad.apply(x, g, geom=ctx.geom, weight_shape=w.shape, cols=cols) \
             if need_w else None
-        if len(ctx.needs_input_grad) == 2:      # applied as Conv3d.apply(x, w): no bias input
+        if len(ctx.needs_input_grad) == 2:      # applied as Conv3dFunction.apply(x, w): no bias input
             return gx, gw
         gb = g.sum((0, 2, 3, 4)) if ctx.needs_input_grad[2] else None
         return gx, gw, gb
@@ -227,7 +230,7 @@ class Conv3dInputGrad(Function):
     def backward(ctx, h):
         g, w = ctx.saved_tensors
         need_g, need_w = ctx.needs_input_grad
-        dg = Conv3d.apply(h, w, geom=ctx.geom) if need_g else None
+        dg = Conv3dFunction.apply(h, w, geom=ctx.geom) if need_g else None
         dw = Conv3dWeightGrad.apply(h, g, geom=ctx.geom, weight_shape=w.shape) if need_w else None
         return dg, dw
 
@@ -247,44 +250,8 @@ class Conv3dWeightGrad(Function):
         x, g = ctx.saved_tensors
         need_x, need_g = ctx.needs_input_grad
         dx = Conv3dInputGrad.apply(g, v, geom=ctx.geom, channels=x.shape[1]) if need_x else None
-        dg = Conv3d.apply(x, v, geom=ctx.geom) if need_g else None
+        dg = Conv3dFunction.apply(x, v, geom=ctx.geom) if need_g else None
         return dx, dg
-
-
-def _triple(op, name, value, minimum):
-    """An int or a tuple of 3 ints (each ≥ ``minimum``) -> a tuple of 3 ints."""
-    t = (value,) * 3 if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(t) != 3 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in t):
-        raise ConvError(f"{op}: {name} must be an int or a tuple of 3 ints, got {value!r}")
-    if any(v < minimum for v in t):
-        raise ConvError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return tuple(int(v) for v in t)
-
-
-def conv3d_geometry(op, in_size, kernel, stride, padding, dilation, groups):
-    """Check the sizes and compute the output size: a ``Conv3dGeometry``.  ``padding``: an int,
-    a triple, 'valid' (none) or 'same' (total d·(k − 1) per dim, the odd one at the end; stride 1)."""
-    stride, dilation = _triple(op, "stride", stride, 1), _triple(op, "dilation", dilation, 1)
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise ConvError(f"{op}: invalid padding string {padding!r}; expected 'same' or 'valid'")
-        if padding == "same" and stride != (1, 1, 1):
-            raise ConvError(f"{op}: padding='same' is not supported for strided convolutions "
-                            f"(stride={stride})")
-        total = [d * (k - 1) if padding == "same" else 0 for d, k in zip(dilation, kernel)]
-        pads = tuple((t // 2, t - t // 2) for t in total)
-    else:
-        pads = tuple((p, p) for p in _triple(op, "padding", padding, 0))
-    padded = tuple(i + lo + hi for i, (lo, hi) in zip(in_size, pads))
-    effective = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
-    if any(e > p for e, p in zip(effective, padded)):
-        raise ConvError(f"{op}: calculated padded input size per channel: "
-                        f"({' x '.join(map(str, padded))}). Kernel size: "
-                        f"({' x '.join(map(str, effective))}) (dilated). Kernel size can't be greater "
-                        "than actual input size")
-    out = tuple(conv_output_size(i, k, s, lo + hi, d) for i, k, s, (lo, hi), d in
-                zip(in_size, kernel, stride, pads, dilation))
-    return Conv3dGeometry(tuple(kernel), stride, dilation, pads, groups, tuple(in_size), out)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
@@ -324,5 +291,126 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                         f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
     geom = conv3d_geometry(op, tuple(input.shape[2:]), tuple(weight.shape[2:]), stride, padding,
                            dilation, int(groups))
-    out = Conv3d.apply(input, weight, bias, geom=geom)
+    out = Conv3dFunction.apply(input, weight, bias, geom=geom)
     return out.squeeze(0) if unbatched else out
+
+
+# ---------------------------------------------------------------------------------------------
+# modules (_ConvNd is also the base of ConvTranspose1d/2d in conv_transpose.py)
+# ---------------------------------------------------------------------------------------------
+# Parameter names, shapes and PyTorch's default initialisation are kept, so torch state_dicts load
+# 1:1: weight ~ kaiming_uniform(a=√5) = U(±1/√fan_in), bias ~ U(±1/√fan_in), fan_in =
+# weight.shape[1]·prod(kernel).  A transposed conv's weight is (in_channels, out_channels/groups, k…)
+# (the weight of the convolution it transposes, see ``conv_transpose.py``).
+def _tuple(value, n):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+class _ConvNd(Module):
+    """Shared constructor: checks, parameters, PyTorch's initialisation."""
+
+    def __init__(self, op, n, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                 bias, transposed, output_padding, device, dtype):
+        super().__init__()
+        if not isinstance(groups, int) or groups < 1:
+            raise ConvError(f"{op}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ConvError(f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                            f"be divisible by groups ({groups})")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _tuple(kernel_size, n), _tuple(stride, n)
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, n)
+        self.dilation, self.output_padding = _tuple(dilation, n), _tuple(output_padding, n)
+        self.groups, self.transposed, self.padding_mode = groups, transposed, "zeros"
+        shape = (in_channels, out_channels // groups) if transposed else \
+            (out_channels, in_channels // groups)
+        self.weight = Parameter(creation.empty(*shape, *self.kernel_size, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
+               f"stride={self.stride}"
+        n = len(self.kernel_size)
+        if self.padding != (0,) * n:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """y = conv1d(x, weight, bias); weight (out_channels, in_channels/groups, k)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv1d: padding_mode {padding_mode!r} is not supported; "
+                                      "only 'zeros'")
+        super().__init__("Conv1d", 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, False, 0, device, dtype)
+
+    def forward(self, input):  # noqa: A002
+        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+
+class Conv3d(_ConvNd):
+    """y = conv3d(x, weight, bias); weight (out_channels, in_channels/groups, kd, kh, kw).
+
+    ``padding_mode`` other than 'zeros' ('reflect', 'replicate', 'circular') pads the input with
+    F.pad in that mode first (the same widths, 'same' split with the odd one at the end) and
+    convolves without padding, as torch."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"Conv3d: padding_mode must be one of 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"Conv3d: invalid padding string {padding!r}; expected 'same' or 'valid'")
+        if padding == "same" and _tuple(stride, 3) != (1, 1, 1):
+            raise ValueError("Conv3d: padding='same' is not supported for strided convolutions")
+        super().__init__("Conv3d", 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, False, 0, device, dtype)
+        self.padding_mode = padding_mode
+
+    def _mode_pad(self):
+        """F.pad's widths (last dim first) for a non-'zeros' padding_mode."""
+        if self.padding == "valid":
+            return (0,) * 6
+        if self.padding == "same":
+            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pairs = [(t // 2, t - t // 2) for t in total]
+        else:
+            pairs = [(p, p) for p in self.padding]
+        return tuple(v for pair in reversed(pairs) for v in pair)
+
+    def forward(self, input):  # noqa: A002
+        if self.padding_mode == "zeros":
+            return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                          self.groups)
+        if input.ndim not in (4, 5):
+            raise ConvError(f"Conv3d: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
+                            f"{tuple(input.shape)}")
+        return conv3d(pad(input, self._mode_pad(), mode=self.padding_mode), self.weight, self.bias,
+                      self.stride, 0, self.dilation, self.groups)

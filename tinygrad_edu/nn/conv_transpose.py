@@ -21,9 +21,11 @@ conv_transpose1d is conv_transpose2d on a height-1 image."""
 import numpy as np
 
 from ..tensor import Tensor
-from .conv import Conv2dInputGrad, ConvError, ConvGeometry, _pair
+from .conv import Conv2dInputGrad
+from .conv_args import ConvError, ConvGeometry, _pair
+from .conv_nd import _ConvNd
 
-__all__ = ["conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv_transpose1d", "conv_transpose2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
@@ -97,3 +99,38 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _one(stride)),
                            (0, _one(padding)), (0, _one(output_padding)), groups, (1, _one(dilation)))
     return out.squeeze(-2)
+
+
+# ---------------------------------------------------------------------------------------------
+# modules
+# ---------------------------------------------------------------------------------------------
+class ConvTranspose1d(_ConvNd):
+    """y = conv_transpose1d(x, weight, bias); weight (in_channels, out_channels/groups, k)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose1d: only 'zeros' padding mode is supported, got "
+                             f"{padding_mode!r}")
+        super().__init__("ConvTranspose1d", 1, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, True, output_padding, device, dtype)
+
+    def forward(self, input):  # noqa: A002
+        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                self.output_padding, self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvNd):
+    """y = conv_transpose2d(x, weight, bias); weight (in_channels, out_channels/groups, kh, kw)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d: only 'zeros' padding mode is supported, got "
+                             f"{padding_mode!r}")
+        super().__init__("ConvTranspose2d", 2, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, True, output_padding, device, dtype)
+
+    def forward(self, input):  # noqa: A002
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self.output_padding, self.groups, self.dilation)

@@ -14,13 +14,15 @@ every column entry into its pixel (overlaps add up).  Its gradient is dL/dcols =
 The two Functions are each other's backward, so double backward works."""
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .conv import ConvError, _pair, col2im, conv_geometry, im2col
+from .conv import col2im, im2col
+from .conv_args import ConvError, _pair, conv_geometry
+from .module import Module
 
-__all__ = ["unfold", "fold"]
+__all__ = ["unfold", "fold", "UnfoldFunction", "FoldFunction", "Unfold", "Fold"]
 
 
-class Unfold(Function):
-    """cols = im2col(x).   dL/dx = col2im(g) (= Fold)."""
+class UnfoldFunction(Function):
+    """cols = im2col(x).   dL/dx = col2im(g) (= FoldFunction)."""
 
     @staticmethod
     def forward(ctx, x, geom=None):
@@ -30,11 +32,11 @@ class Unfold(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return Fold.apply(g, geom=ctx.geom, channels=ctx.channels)
+        return FoldFunction.apply(g, geom=ctx.geom, channels=ctx.channels)
 
 
-class Fold(Function):
-    """y = col2im(cols).   dL/dcols = im2col(g) (= Unfold)."""
+class FoldFunction(Function):
+    """y = col2im(cols).   dL/dcols = im2col(g) (= UnfoldFunction)."""
 
     @staticmethod
     def forward(ctx, cols, geom=None, channels=None):
@@ -43,7 +45,7 @@ class Fold(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return Unfold.apply(g, geom=ctx.geom)
+        return UnfoldFunction.apply(g, geom=ctx.geom)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
@@ -58,7 +60,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
     kernel = _pair(op, "kernel_size", kernel_size, 1)
     geom = conv_geometry(op, tuple(x.shape[2:]), kernel, stride, _pair(op, "padding", padding, 0),
                          dilation, 1)
-    out = Unfold.apply(x, geom=geom)
+    out = UnfoldFunction.apply(x, geom=geom)
     return out.squeeze(0) if unbatched else out
 
 
@@ -79,5 +81,35 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
     if x.shape[1] % k or x.shape[2] != blocks:
         raise ConvError(f"{op}: expected input of shape (N, C·{k}, {blocks}) for output_size {size}, "
                         f"kernel_size {kernel}, got {tuple(input.shape)}")
-    out = Fold.apply(x, geom=geom, channels=x.shape[1] // k)
+    out = FoldFunction.apply(x, geom=geom, channels=x.shape[1] // k)
     return out.squeeze(0) if unbatched else out
+
+
+# ---------------------------------------------------------------------------------------------
+# modules
+# ---------------------------------------------------------------------------------------------
+class Unfold(Module):
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input):  # noqa: A002
+        return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, " \
+               f"stride={self.stride}"
+
+
+class Fold(Module):
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input):  # noqa: A002
+        return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}, kernel_size={self.kernel_size}, " \
+               f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"

@@ -1,4 +1,8 @@
-"""The bilinear layer: ``F.bilinear`` and ``nn.Bilinear``.
+"""Linear maps: ``F.linear`` / ``nn.Linear`` (y = x Wᵀ + b), ``nn.Identity``, and the bilinear
+form ``F.bilinear`` / ``nn.Bilinear``.
+
+``linear`` is one fused ``Function`` (``LinearFunction``, its gradients in its docstring) because it
+sits on the hot path of every MLP step.
 
 A bilinear form couples two inputs: for x1 (..., in1) and x2 (..., in2) and a weight W of shape
 (out, in1, in2), output k is
@@ -12,18 +16,88 @@ multiplicative interactions that a Linear layer on concat(x1, x2) cannot.  Gradi
     dL/dW_kij = Σ_batch G_k x1ᵢ x2ⱼ         dL/db_k = Σ_batch G_k
 
 Here it is one ``einsum``, whose autograd produces exactly these contractions.
+
+The modules have PyTorch's constructor arguments, initialisation, parameter names and ``repr``.
 """
 import math
 
 from .. import creation
+from ..autograd.function import Function
 from ..ops.einsum import einsum
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["bilinear", "Bilinear"]
+__all__ = ["linear", "bilinear", "LinearFunction", "Linear", "Identity", "Bilinear"]
 
 
+# ---------------------------------------------------------------------------------------------
+# linear: y = x Wᵀ + b, one fused node
+# ---------------------------------------------------------------------------------------------
+class LinearFunction(Function):
+    """y = x Wᵀ + b for x of shape (..., in), W of shape (out, in), b of shape (out,).
+
+    Write X for x flattened to a matrix (n rows of length ``in``) and G for dL/dy flattened the
+    same way (n rows of length ``out``).  Then
+
+        dL/dx = G W                 (n, out) @ (out, in) -> (n, in), reshaped back to x's shape
+        dL/dW = Gᵀ X                (out, n) @ (n, in)   -> (out, in)
+        dL/db = Σ_rows G            the gradient summed over every leading dim
+
+    Fusing the three ops (matmul, transpose, add) into one node saves two graph nodes and two
+    temporaries per layer; dL/dW comes out of one BLAS call as a fresh array the engine can keep
+    as ``W.grad`` without copying.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        y = x @ weight.T
+        if bias is not None:
+            y += bias  # in place: y is a fresh array
+        ctx.save_for_backward(x, weight)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        grad_x = g @ weight if need_x else None
+        grad_w = grad_b = None
+        if need_w or need_b:
+            g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+            if need_w:
+                x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+                grad_w = g2.T @ x2
+            if need_b:
+                grad_b = g2.sum(0)
+        return grad_x, grad_w, grad_b
+
+
+def linear(input, weight, bias=None):  # noqa: A002  (PyTorch's argument name)
+    """y = input @ weightᵀ + bias: an affine map applied to the last dim of ``input``.
+
+    Shapes: input (..., in_features), weight (out_features, in_features), bias (out_features,)
+    -> (..., out_features).  Gradients: see ``LinearFunction``.
+    """
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError(f"linear: weight must be a 2-D tensor (out_features, in_features), got "
+                         f"shape {tuple(getattr(weight, 'shape', ()))}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of shape "
+                         f"{tuple(weight.shape)}: the input's last dim must be in_features="
+                         f"{weight.shape[1]}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {input.dtype} and weight dtype {weight.dtype} differ; "
+                        "convert one of them (e.g. input.to(weight.dtype))")
+    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), ()):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) to match weight "
+                         f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
+    return LinearFunction.apply(input, weight, bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# bilinear: y_k = x1ᵀ W_k x2 + b_k
+# ---------------------------------------------------------------------------------------------
 def bilinear(input1, input2, weight, bias=None):
     """y = x1ᵀ W x2 + b for every leading index: input1 (..., in1), input2 (..., in2) with the same
     leading dims, weight (out, in1, in2), bias (out,) -> (..., out).  See the module docstring."""
@@ -44,6 +118,50 @@ def bilinear(input1, input2, weight, bias=None):
         raise ValueError(f"bilinear: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
     y = einsum("...i,kij,...j->...k", input1, weight, input2)
     return y if bias is None else y + bias
+
+
+# ---------------------------------------------------------------------------------------------
+# modules
+# ---------------------------------------------------------------------------------------------
+class Linear(Module):
+    """y = x Wᵀ + b with W of shape (out_features, in_features).
+
+    PyTorch's default initialisation: W ~ U(-1/√in, 1/√in) (``kaiming_uniform_`` with a = √5)
+    and b ~ U(-1/√in, 1/√in)."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(creation.empty(out_features, in_features, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):  # noqa: A002
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, " \
+               f"bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """y = x (accepts and ignores any constructor arguments, as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):  # noqa: A002
+        return input
 
 
 class Bilinear(Module):

@@ -17,16 +17,23 @@ indices) are fused ``Function``s: one node, whose backward is a single closed fo
     d cross_entropy / d logits = (softmax(logits) - onehot(target)) / N     (plain mean case)
 
 written in Tensor ops, so second derivatives work too.
-"""
-import warnings
 
+This file holds the shared reduction helpers and the class-index losses (``nll_loss``,
+``cross_entropy``); the binary ones are in ``loss_binary.py`` and the regression and distribution
+losses (``mse_loss``, ``l1_loss``, ``huber_loss``, ``smooth_l1_loss``, ``kl_div``) in
+``loss_regression.py``.
+"""
 import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module, to_device
-from ..ops import elementwise as _ew, reduce as _red
+from ..ops import reduce as _red
 from ..tensor import Tensor
+from .module import Module
+
+__all__ = ["nll_loss", "cross_entropy", "NLLLossFunction", "NLLLoss", "CrossEntropyLoss"]
+
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -66,49 +73,6 @@ def _check_float(op, input):  # noqa: A002
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: input must be a floating point tensor, got dtype {input.dtype} "
                         f"(shape {tuple(input.shape)})")
-
-
-# ---------------------------------------------------------------------------------------------
-# regression losses
-# ---------------------------------------------------------------------------------------------
-def _pointwise_loss(op, input, target, reduction, weight, distance):  # noqa: A002
-    _check_float(op, input)
-    target = _as_tensor(op, "target", target, input)
-    if target.shape != input.shape:
-        warnings.warn(f"{op}: using a target size {tuple(target.shape)} that is different to the "
-                      f"input size {tuple(input.shape)}; the two will be broadcast, which is likely "
-                      "not what you want", UserWarning, stacklevel=3)
-    losses = distance(input - target)
-    if weight is None:
-        return _reduce(losses, reduction)
-    if weight.shape != input.shape:
-        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
-                         f"{tuple(weight.shape)}")
-    weighted = losses * weight
-    if reduction == "mean":
-        return weighted.sum() / weight.sum()
-    return _reduce(weighted, reduction)
-
-
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
-    """Mean squared error: ℓᵢ = (xᵢ - yᵢ)²  (times wᵢ when ``weight`` is given).
-
-    dℓᵢ/dxᵢ = 2 (xᵢ - yᵢ);  with ``'mean'`` every gradient is divided by the number of elements
-    (by Σw for a weighted mean).  ``target`` broadcasts against ``input`` (with a warning, as in
-    PyTorch) and may require grad too (dℓ/dy = -dℓ/dx).
-    """
-    reduction = _reduction("mse_loss", reduction, size_average, reduce)
-    return _pointwise_loss("mse_loss", input, target, reduction, weight, lambda d: d * d)
-
-
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
-    """Mean absolute error: ℓᵢ = |xᵢ - yᵢ|  (times wᵢ when ``weight`` is given).
-
-    dℓᵢ/dxᵢ = sign(xᵢ - yᵢ)  (0 where they are equal, as PyTorch); ``'mean'`` divides by the
-    number of elements (Σw for a weighted mean).
-    """
-    reduction = _reduction("l1_loss", reduction, size_average, reduce)
-    return _pointwise_loss("l1_loss", input, target, reduction, weight, _ew.abs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +153,7 @@ def _scale_grad(g, reduction):
     return g.reshape(-1, 1) if reduction == "none" else g
 
 
-class NLLLoss(Function):
+class NLLLossFunction(Function):
     """Negative log-likelihood of the target class, from log-probabilities z (M rows, C classes):
 
         ℓᵢ = -w[tᵢ] · z[i, tᵢ]            (0 for rows whose target is ``ignore_index``)
@@ -280,12 +244,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
 
         ℓ = -w[t] · input[t]        'mean': Σ ℓ / Σ w[t] over targets ≠ ignore_index
 
-    dℓ/d input = -w[t] at the target class, 0 elsewhere (see ``NLLLoss``).
+    dℓ/d input = -w[t] at the target class, 0 elsewhere (see ``NLLLossFunction``).
     """
     reduction = _reduction("nll_loss", reduction, size_average, reduce)
     _check_float("nll_loss", input)
     rows, flat, w, target_shape = _class_index_inputs("nll_loss", input, target, weight, ignore_index)
-    out = NLLLoss.apply(rows, target=flat, weight=w, ignore_index=ignore_index, reduction=reduction)
+    out = NLLLossFunction.apply(rows, target=flat, weight=w, ignore_index=ignore_index, reduction=reduction)
     return out.reshape(target_shape) if reduction == "none" else out
 
 
@@ -353,103 +317,32 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
 
 
 # ---------------------------------------------------------------------------------------------
-# binary classification
+# modules (the losses with their options stored)
 # ---------------------------------------------------------------------------------------------
-class BinaryCrossEntropy(Function):
-    """ℓ = -w · [t · log x + (1-t) · log(1-x)] for probabilities x in [0, 1], each log clamped
-    at -100 (so x = 0 or 1 gives a large finite loss, as in PyTorch).
-
-        dℓ/dx = w · (x - t) / max(x(1-x), 1e-12)
-        dℓ/dt = w · (log(1-x) - log x) = -w · logit(x)
-    """
-
-    @staticmethod
-    def forward(ctx, x, t, weight=None):
-        xp = array_module(x)
-        with np.errstate(divide="ignore"):
-            log_x = xp.maximum(xp.log(x), -100)
-            log_1mx = xp.maximum(xp.log1p(-x), -100)
-        losses = (t - 1) * log_1mx - t * log_x
-        if weight is not None:
-            losses = losses * weight
-        ctx.save_for_backward(x, t)
-        ctx.weight = weight
-        return losses.astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, t = ctx.saved_tensors
-        need_x, need_t = ctx.needs_input_grad
-        if ctx.weight is not None:
-            g = g * Tensor._wrap(ctx.weight)
-        grad_x = g * (x - t) / ((1 - x) * x).clamp(min=1e-12) if need_x else None
-        grad_t = None
-        if need_t:  # -logit(x), unclamped as in PyTorch (±inf at x = 0 or 1)
-            with np.errstate(divide="ignore"):
-                grad_t = -g * (x / (1 - x)).log()
-        return grad_x, grad_t
+class _Loss(Module):
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.reduction = _reduction(type(self).__name__, reduction, size_average, reduce)
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
-                         reduction="mean"):
-    """Binary cross-entropy between probabilities ``input`` (in [0, 1]) and ``target`` of the
-    same shape: ℓ = -w·[t·log x + (1-t)·log(1-x)].  See ``BinaryCrossEntropy`` for the gradients.
-    For raw scores use ``binary_cross_entropy_with_logits``: it is stable, this one is not."""
-    op = "binary_cross_entropy"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    _check_float(op, input)
-    target = _as_tensor(op, "target", target, input)
-    if target.shape != input.shape:
-        raise ValueError(f"{op}: using a target size {tuple(target.shape)} that is different to the "
-                         f"input size {tuple(input.shape)} is not supported; make them the same")
-    x = input.array
-    if x.size and ((x < 0).any() or (x > 1).any()):
-        raise ValueError(f"{op}: all elements of input should be between 0 and 1; input of shape "
-                         f"{tuple(input.shape)} has values from {float(x.min())} to {float(x.max())} "
-                         "(apply sigmoid first, or use binary_cross_entropy_with_logits)")
-    w = None
-    if weight is not None:
-        if getattr(weight, "requires_grad", False):
-            raise RuntimeError(f"{op}: weight is a constant of the loss (not differentiable); pass "
-                               "weight.detach()")
-        w = weight.array if isinstance(weight, Tensor) else np.asarray(weight)
-        try:
-            w = array_module(x).broadcast_to(w, x.shape).astype(x.dtype)
-        except ValueError:
-            raise ValueError(f"{op}: weight of shape {tuple(w.shape)} cannot be broadcast to the "
-                             f"input's shape {tuple(x.shape)}") from None
-    losses = BinaryCrossEntropy.apply(input, target.to(input.dtype), weight=w)
-    return _reduce(losses, reduction)
+class NLLLoss(_Loss):
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):  # noqa: A002
+        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                        reduction=self.reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
-                                     reduce=None, reduction="mean", pos_weight=None):
-    """Binary cross-entropy of the logit ``input`` (x) against ``target`` (t), computed stably.
+class CrossEntropyLoss(NLLLoss):
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+        self.label_smoothing = label_smoothing
 
-    With σ the sigmoid, log σ(x) = -softplus(-x) and log(1 - σ(x)) = -x - softplus(-x), so
-
-        ℓ = -[pw·t·log σ(x) + (1-t)·log(1-σ(x))] = (1-t)·x + (1 + (pw-1)·t)·softplus(-x)
-
-    softplus(z) = ln(1 + e^z) never overflows (for large z it is z itself), so logits of ±1e4
-    give exact losses.  ``pos_weight`` (pw, broadcast along the last dim) weighs the positive
-    term; ``weight`` multiplies the result.  Gradient:
-
-        dℓ/dx = (1 + (pw-1)·t)·σ(x) - pw·t        (σ(x) - t without pos_weight)
-    """
-    op = "binary_cross_entropy_with_logits"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    _check_float(op, input)
-    target = _as_tensor(op, "target", target, input)
-    if target.shape != input.shape:
-        raise ValueError(f"{op}: target size {tuple(target.shape)} must be the same as input size "
-                         f"{tuple(input.shape)}")
-    target = target.to(input.dtype)
-    softplus_neg = _ew.softplus(-input)  # = -log σ(x)
-    if pos_weight is not None:
-        pos_weight = _as_tensor(op, "pos_weight", pos_weight, input)
-        losses = (1 - target) * input + ((pos_weight - 1) * target + 1) * softplus_neg
-    else:
-        losses = (1 - target) * input + softplus_neg
-    if weight is not None:
-        losses = losses * _as_tensor(op, "weight", weight, input)
-    return _reduce(losses, reduction)
+    def forward(self, input, target):  # noqa: A002
+        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                             reduction=self.reduction, label_smoothing=self.label_smoothing)

@@ -1,4 +1,8 @@
-"""Losses beyond the basics: KL divergence, Huber and smooth L1, as functions and as modules.
+"""Regression and distribution losses: mean squared error, mean absolute error, Huber, smooth L1 and
+the KL divergence, as functions and as modules.
+
+* ``mse_loss`` ℓᵢ = (xᵢ - yᵢ)² and ``l1_loss`` ℓᵢ = |xᵢ - yᵢ| (optionally weighted), with the
+  reduction helpers of ``loss.py``.
 
 * ``kl_div(input, target)``: input holds *log*-probabilities log q, target holds probabilities p
   (or log p with ``log_target=True``); the pointwise term is p · (log p - log q), whose sum is
@@ -20,10 +24,53 @@ import warnings
 
 from ..autograd.function import OpValueError
 from ..ops import elementwise as _ew
-from .layers import _Loss
-from .losses import _as_tensor, _check_float, _reduce, _reduction
+from .loss import _Loss, _as_tensor, _check_float, _reduce, _reduction
 
-__all__ = ["kl_div", "huber_loss", "smooth_l1_loss", "KLDivLoss", "HuberLoss", "SmoothL1Loss"]
+__all__ = ["mse_loss", "l1_loss", "kl_div", "huber_loss", "smooth_l1_loss", "MSELoss", "L1Loss",
+           "KLDivLoss", "HuberLoss", "SmoothL1Loss"]
+
+
+# ---------------------------------------------------------------------------------------------
+# mse_loss and l1_loss
+# ---------------------------------------------------------------------------------------------
+def _pointwise_loss(op, input, target, reduction, weight, distance):  # noqa: A002
+    _check_float(op, input)
+    target = _as_tensor(op, "target", target, input)
+    if target.shape != input.shape:
+        warnings.warn(f"{op}: using a target size {tuple(target.shape)} that is different to the "
+                      f"input size {tuple(input.shape)}; the two will be broadcast, which is likely "
+                      "not what you want", UserWarning, stacklevel=3)
+    losses = distance(input - target)
+    if weight is None:
+        return _reduce(losses, reduction)
+    if weight.shape != input.shape:
+        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(weight.shape)}")
+    weighted = losses * weight
+    if reduction == "mean":
+        return weighted.sum() / weight.sum()
+    return _reduce(weighted, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    """Mean squared error: ℓᵢ = (xᵢ - yᵢ)²  (times wᵢ when ``weight`` is given).
+
+    dℓᵢ/dxᵢ = 2 (xᵢ - yᵢ);  with ``'mean'`` every gradient is divided by the number of elements
+    (by Σw for a weighted mean).  ``target`` broadcasts against ``input`` (with a warning, as in
+    PyTorch) and may require grad too (dℓ/dy = -dℓ/dx).
+    """
+    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    return _pointwise_loss("mse_loss", input, target, reduction, weight, lambda d: d * d)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    """Mean absolute error: ℓᵢ = |xᵢ - yᵢ|  (times wᵢ when ``weight`` is given).
+
+    dℓᵢ/dxᵢ = sign(xᵢ - yᵢ)  (0 where they are equal, as PyTorch); ``'mean'`` divides by the
+    number of elements (Σw for a weighted mean).
+    """
+    reduction = _reduction("l1_loss", reduction, size_average, reduce)
+    return _pointwise_loss("l1_loss", input, target, reduction, weight, _ew.abs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +167,16 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 # ---------------------------------------------------------------------------------------------
 # modules
 # ---------------------------------------------------------------------------------------------
+class MSELoss(_Loss):
+    def forward(self, input, target):  # noqa: A002
+        return mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, input, target):  # noqa: A002
+        return l1_loss(input, target, reduction=self.reduction)
+
+
 class KLDivLoss(_Loss):
     """kl_div(input, target, reduction, log_target) as a module."""
 

@@ -32,6 +32,8 @@ x̂ from the saved x, μ and r and evaluates these formulas on raw arrays, in pl
 (``_normalize_grads``).  When ``create_graph=True`` records the backward, the same formulas run
 in Tensor ops with μ and r recomputed from x, so their dependence on x is part of that graph and
 second derivatives are exact (``gradgradcheck`` passes).
+
+(Batch norm, ``F.batch_norm`` and ``nn.BatchNorm1d/2d``, is in ``batchnorm.py``, PyTorch's file name.)
 """
 import numpy as np
 
@@ -39,8 +41,11 @@ from ..autograd import grad_mode
 from ..autograd.function import Function, OpValueError
 from ..backend import array_module
 from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+from .. import creation
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["layer_norm", "group_norm", "LayerNorm", "GroupNorm"]
 
 
 class NormError(OpValueError):
@@ -155,70 +160,6 @@ def _check_param(op, name, p, shape):
 
 
 # ---------------------------------------------------------------------------------------------
-# batch norm
-# ---------------------------------------------------------------------------------------------
-def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
-               training=False, momentum=0.1, eps=1e-5):
-    """Batch normalisation over dims (0, 2, 3, …) of an (N, C, …) input, as
-    ``torch.nn.functional.batch_norm`` (see the module docstring for the math and the running
-    statistics, updated in place when ``training``)."""
-    op = "batch_norm"
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
-    if input.ndim < 2:
-        raise NormError(f"{op}: expected an input of shape (N, C, ...) with at least 2 dims, got "
-                        f"shape {tuple(input.shape)}")
-    channels = input.shape[1]
-    for name, p in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if p is not None and tuple(p.shape) != (channels,):
-            raise NormError(f"{op}: {name} must have shape ({channels},) for an input of shape "
-                            f"{tuple(input.shape)} ({channels} channels), got {tuple(p.shape)}")
-    dims = (0,) + tuple(range(2, input.ndim))
-    bshape = (1, channels) + (1,) * (input.ndim - 2)
-    w = weight.reshape(bshape) if weight is not None else None
-    b = bias.reshape(bshape) if bias is not None else None
-    if not training:
-        if running_mean is None or running_var is None:
-            raise NormError(f"{op}: running_mean and running_var must be given in evaluation mode "
-                            "(training=False)")
-        return _batch_norm_eval(input, running_mean, running_var, w, b, bshape, eps)
-    count = input.array.size // max(channels, 1)
-    if count == 1:
-        raise NormError(f"{op}: expected more than 1 value per channel when training, got input "
-                        f"of shape {tuple(input.shape)}")
-    stats = []
-    out = Normalize.apply(input, w, b, dims=dims, eps=eps, stats_out=stats)
-    if count > 1 and (running_mean is not None or running_var is not None):
-        mean, var = stats[0]
-        _blend_(running_mean, mean.reshape(-1), momentum)
-        _blend_(running_var, var.reshape(-1) * (count / (count - 1)), momentum)
-    return out
-
-
-def _blend_(running, value, momentum):
-    """running ← (1 − momentum)·running + momentum·value, in place and outside the graph."""
-    if running is None:
-        return
-    running.array[...] = (1 - momentum) * running.array + momentum * value.astype(running.dtype)
-    running._version_box[0] += 1
-
-
-def _batch_norm_eval(x, running_mean, running_var, w, b, bshape, eps):
-    """y = x · scale + shift with scale = γ/√(running_var + ε), shift = β − running_mean · scale:
-    an affine map of x (the statistics are constants), written in Tensor ops so autograd
-    differentiates it to any order."""
-    xp = array_module(x.array)
-    rstd = Tensor._wrap((1.0 / xp.sqrt(running_var.array + eps)).astype(x.dtype).reshape(bshape))
-    mean = Tensor._wrap(running_mean.array.astype(x.dtype).reshape(bshape))
-    scale = rstd if w is None else w * rstd
-    shift = -mean * scale
-    if b is not None:
-        shift = shift + b
-    return x * scale + shift
-
-
-# ---------------------------------------------------------------------------------------------
 # layer norm
 # ---------------------------------------------------------------------------------------------
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
@@ -265,3 +206,77 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     b = bias.reshape(pshape) if bias is not None else None
     out = Normalize.apply(input.reshape(grouped), w, b, dims=(2, 3), eps=eps)
     return out.reshape(input.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# modules (weight and bias with PyTorch's names and initialisation)
+# ---------------------------------------------------------------------------------------------
+def _register_affine(module, shape, affine, bias, dtype, device):
+    """The per-feature scale ``weight`` (ones) and shift ``bias`` (zeros) of a normalisation layer,
+    or both registered as None when it is not ``affine`` (``bias=False`` drops only the shift)."""
+    if affine:
+        module.weight = Parameter(creation.ones(*shape, dtype=dtype, device=device))
+        if bias:
+            module.bias = Parameter(creation.zeros(*shape, dtype=dtype, device=device))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module):
+    """weight back to ones and bias back to zeros (where they exist)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
+class LayerNorm(Module):
+    """Normalise over the last dims (``normalized_shape``) of each sample; weight (ones) and
+    bias (zeros) of that shape when ``elementwise_affine`` (``bias=False``: no bias)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
+
+    def reset_parameters(self):
+        _reset_affine(self)
+
+    def forward(self, input):  # noqa: A002
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, " \
+               f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+
+
+class GroupNorm(Module):
+    """Normalise each of ``num_groups`` groups of channels of each sample; per-channel weight
+    (ones) and bias (zeros) when ``affine``."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
+                 *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise OpValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                               f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        _register_affine(self, (num_channels,), affine, bias, dtype, device)
+
+    def reset_parameters(self):
+        _reset_affine(self)
+
+    def forward(self, input):  # noqa: A002
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, " \
+               f"bias={self.bias is not None}"

@@ -25,71 +25,16 @@ Nothing loops over pixels here: a loop over the kh·kw *offsets* of the window v
       y = A_H · x · A_Wᵀ         and   dL/dx = A_Hᵀ · g · A_W
   two matmuls of Tensors: autograd gives every derivative.
 """
-from collections import namedtuple
-
 import numpy as np
 
-from ..autograd.function import Function, OpValueError
+from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
+from .module import Module
+from .pooling_args import PoolError, pool_geometry
 
-__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
-
-PoolGeometry = namedtuple("PoolGeometry", "kernel stride dilation pads in_hw out_hw")
-PoolGeometry.__doc__ = """kernel (kh, kw), stride, dilation, pads (top, bottom, left, right: the
-bottom/right ones include the extra room a ceil_mode window needs), input (H, W), output (OH, OW)."""
-
-
-class PoolError(OpValueError):
-    """A pooling argument does not fit (the message names the op and the shapes)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Argument checks and the output size
-# ---------------------------------------------------------------------------------------------
-def _pair(op, name, value, minimum):
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) == 1:
-        pair = pair * 2
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                 for v in pair):
-        raise PoolError(f"{op}: {name} must be an int or a tuple of 2 ints, got {value!r}")
-    if any(v < minimum for v in pair):
-        raise PoolError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
-    """PyTorch's pooling output size (see the module docstring)."""
-    span = size + 2 * pad - dilation * (kernel - 1) - 1
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + pad:
-        out -= 1  # the last window would start inside the right padding
-    return out
-
-
-def pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode):
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-        else _pair(op, "stride", stride, 1)
-    pad = _pair(op, "padding", padding, 0)
-    dilation = _pair(op, "dilation", dilation, 1)
-    for p, k in zip(pad, kernel):
-        if p > k // 2:
-            raise PoolError(f"{op}: pad should be at most half of the kernel size, but got "
-                            f"padding={pad} and kernel_size={kernel}")
-    in_hw = tuple(shape[-2:])
-    out_hw = tuple(pool_output_size(i, k, s, p, d, ceil_mode)
-                   for i, k, s, p, d in zip(in_hw, kernel, stride, pad, dilation))
-    if out_hw[0] < 1 or out_hw[1] < 1:
-        raise PoolError(f"{op}: given input size {tuple(shape[1:])}, the calculated output size "
-                        f"is {(shape[-3],) + out_hw}: too small (kernel_size={kernel}, "
-                        f"stride={stride}, padding={pad}, dilation={dilation})")
-    # room at the bottom/right: what the last window needs (ceil_mode may ask for more than pad)
-    extra = [max(p, (o - 1) * s + d * (k - 1) + 1 - i - p)
-             for i, o, k, s, p, d in zip(in_hw, out_hw, kernel, stride, pad, dilation)]
-    pads = (pad[0], extra[0], pad[1], extra[1])
-    return PoolGeometry(kernel, stride, dilation, pads, in_hw, out_hw)
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "MaxPool2dFunction",
+           "AvgPool2dFunction", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
 def _as_batched(op, input):  # noqa: A002
@@ -187,7 +132,7 @@ def _padded_flat_indices(arg, geom, batch_shape):
     return flat, (batch_shape[0], batch_shape[1], hp, wp)
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     """y = max over each window.   dL/dx = g scattered to each window's argmax (added up where
     windows overlap).  See the module docstring.
 
@@ -265,7 +210,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x, unbatched = _as_batched(op, input)
     geom = pool_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     found = [] if return_indices else None
-    out = MaxPool2d.apply(x, geom=geom, indices_out=found)
+    out = MaxPool2dFunction.apply(x, geom=geom, indices_out=found)
     if not return_indices:
         return out.squeeze(0) if unbatched else out
     indices = Tensor._wrap(found[0])
@@ -291,7 +236,7 @@ def _avg_divisor(geom, count_include_pad, divisor_override, xp, dtype):
     return xp.asarray(np.outer(sizes[0], sizes[1]), dtype=dtype)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFunction(Function):
     """y = (Σ window) / divisor.   dL/dx = ``AvgPool2dTranspose`` of g (linear: g/divisor spread
     back over each window)."""
 
@@ -332,7 +277,7 @@ class AvgPool2dTranspose(Function):
 
     @staticmethod
     def backward(ctx, h):
-        return AvgPool2d.apply(h, geom=ctx.geom, divisor=ctx.divisor)
+        return AvgPool2dFunction.apply(h, geom=ctx.geom, divisor=ctx.divisor)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
@@ -346,7 +291,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
         raise PoolError(f"{op}: divisor_override must be non-zero")
     geom = pool_geometry(op, x.shape, kernel_size, stride, padding, 1, ceil_mode)
     divisor = _avg_divisor(geom, count_include_pad, divisor_override, array_module(x.array), x.dtype)
-    out = AvgPool2d.apply(x, geom=geom, divisor=divisor)
+    out = AvgPool2dFunction.apply(x, geom=geom, divisor=divisor)
     return out.squeeze(0) if unbatched else out
 
 
@@ -386,3 +331,59 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     cols = Tensor._wrap(xp.asarray(adaptive_pool_matrix(x.shape[3], size[1], x.dtype).T))
     out = rows @ x @ cols if size != tuple(x.shape[2:]) else x * 1
     return out.squeeze(0) if unbatched else out
+
+
+# ---------------------------------------------------------------------------------------------
+# modules
+# ---------------------------------------------------------------------------------------------
+class MaxPool2d(Module):
+    """Max pooling over kernel_size windows (``stride`` defaults to ``kernel_size``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input):  # noqa: A002
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
+               f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+
+
+class AvgPool2d(Module):
+    """Average pooling over kernel_size windows (``stride`` defaults to ``kernel_size``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input):  # noqa: A002
+        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed ``output_size`` whatever the input size (PyTorch's windows)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):  # noqa: A002
+        return adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -1,4 +1,4 @@
-"""1-D and 3-D pooling, and max unpooling.
+"""1-D and 3-D pooling.
 
 1-D: max_pool1d and avg_pool1d, as the 2-D pools of ``pooling.py`` on a height-1 image.
 
@@ -22,50 +22,25 @@ slice xpad[:, :, a·dd :: sd, i·dh :: sh, j·dw :: sw].
         dL/dx = g/divisor spread back over each window (``AvgPool3dTranspose``), whose own
         backward is average pooling again.
 
-Max unpooling (max_unpool1d/2d/3d) is a partial inverse of max pooling: given the maxima x and
-the indices max_pool*d(return_indices=True) returned, it writes each x back at its index into a
-zero output plane (N, C, *output_size), default size (in − 1)·s − 2p + k per dim:
-
-    y.flat_plane[indices[k]] = x[k]        dL/dx[k] = g.flat_plane[indices[k]]   (a gather)
-
-It is linear in x; the gather's own derivative is the scatter again."""
+Max unpooling lives in ``unpooling.py``."""
 import itertools
-from collections import namedtuple
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
-from .pooling import (GatherFlat, PoolError, ScatterAddFlat, _first_taps, avg_pool2d, max_pool2d,
-                      pool_output_size)
+from .module import Module
+from .pooling import ScatterAddFlat, _first_taps, avg_pool2d, max_pool2d
+from .pooling_args import PoolError, _as_tuple, _check, _one, pool3d_geometry
 
-__all__ = ["max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
-           "max_unpool3d"]
-
-
-def _one(op, name, value):
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise PoolError(f"{op}: {name} must be an int or a tuple of 1 int, got {value!r}")
-        return value[0]
-    return value
+__all__ = ["max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d", "MaxPool3dFunction",
+           "AvgPool3dFunction", "MaxPool1d", "MaxPool3d", "AvgPool1d", "AvgPool3d"]
 
 
-def _check(op, input, k=None, s=None, p=0, d=1, ceil_mode=False):  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
-    if input.ndim not in (2, 3):
-        raise PoolError(f"{op}: expected a 2-D (unbatched) or 3-D (batched) input of shape (N, C, L), "
-                        f"got shape {tuple(input.shape)}")
-    if all(isinstance(v, (int, np.integer)) for v in (k, s, p, d)) and k >= 1 and s >= 1 \
-            and 0 <= p <= k // 2 and d >= 1 and pool_output_size(input.shape[-1], k, s, p, d, ceil_mode) < 1:
-        raise PoolError(f"{op}: given input length {input.shape[-1]}, the calculated output length "
-                        f"is {pool_output_size(input.shape[-1], k, s, p, d, ceil_mode)}: too small "
-                        f"(kernel_size={k}, stride={s}, padding={p}, dilation={d}); the kernel is "
-                        "larger than the padded input")
-
-
+# ---------------------------------------------------------------------------------------------
+# 1-D: the 2-D pools on a height-1 image
+# ---------------------------------------------------------------------------------------------
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
     """Max pooling over (N, C, L) or (C, L), as ``torch.nn.functional.max_pool1d``."""
@@ -92,51 +67,8 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
 
 
 # ---------------------------------------------------------------------------------------------
-# 3-D pooling: geometry and window taps
+# 3-D pooling: window taps
 # ---------------------------------------------------------------------------------------------
-PoolGeometry3d = namedtuple("PoolGeometry3d", "kernel stride dilation pads in_size out_size")
-PoolGeometry3d.__doc__ = """kernel (kd, kh, kw), stride, dilation, pads ((before, after) per dim; the
-after one includes the room a ceil_mode window needs), input (D, H, W), output (OD, OH, OW)."""
-
-
-def _ntuple(op, name, value, n, minimum):
-    """An int or a tuple of 1 or ``n`` ints (each ≥ ``minimum``) -> a tuple of ``n`` ints."""
-    t = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(t) == 1:
-        t = t * n
-    if len(t) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in t):
-        raise PoolError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in t):
-        raise PoolError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return tuple(int(v) for v in t)
-
-
-def _no_stride(stride):
-    return stride is None or (isinstance(stride, (tuple, list)) and not stride)
-
-
-def pool3d_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode):
-    """Check the arguments against the input shape (N, C, D, H, W): a ``PoolGeometry3d``."""
-    kernel = _ntuple(op, "kernel_size", kernel_size, 3, 1)
-    stride = kernel if _no_stride(stride) else _ntuple(op, "stride", stride, 3, 1)
-    pad = _ntuple(op, "padding", padding, 3, 0)
-    dilation = _ntuple(op, "dilation", dilation, 3, 1)
-    if any(p > k // 2 for p, k in zip(pad, kernel)):
-        raise PoolError(f"{op}: pad should be at most half of the kernel size, but got "
-                        f"padding={pad} and kernel_size={kernel}")
-    in_size = tuple(shape[2:])
-    out = tuple(pool_output_size(i, k, s, p, d, ceil_mode)
-                for i, k, s, p, d in zip(in_size, kernel, stride, pad, dilation))
-    if min(out) < 1:
-        raise PoolError(f"{op}: given input size {tuple(shape[1:])}, the calculated output size "
-                        f"is {(shape[1],) + out}: too small (kernel_size={kernel}, stride={stride}, "
-                        f"padding={pad}, dilation={dilation}); the kernel is larger than the "
-                        "padded input")
-    pads = tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - i - p))
-                 for i, o, k, s, p, d in zip(in_size, out, kernel, stride, pad, dilation))
-    return PoolGeometry3d(kernel, stride, dilation, pads, in_size, out)
-
-
 def _as_batched3d(op, input):  # noqa: A002
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
@@ -217,7 +149,7 @@ def _plane_index(pos, size):
     return (pos[0] * size[1] + pos[1]) * size[2] + pos[2]
 
 
-class MaxPool3d(Function):
+class MaxPool3dFunction(Function):
     """y = max over each (kd, kh, kw) window.   dL/dx = g scattered to each window's argmax (added
     up where windows overlap), computed in the padded volume's coordinates and then cropped."""
 
@@ -254,7 +186,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x, unbatched = _as_batched3d(op, input)
     geom = pool3d_geometry(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     found = [] if return_indices else None
-    out = MaxPool3d.apply(x, geom=geom, indices_out=found)
+    out = MaxPool3dFunction.apply(x, geom=geom, indices_out=found)
     if not return_indices:
         return out.squeeze(0) if unbatched else out
     indices = Tensor._wrap(found[0])
@@ -278,7 +210,7 @@ def _avg3d_divisor(geom, count_include_pad, divisor_override, xp, dtype):
     return xp.asarray(total, dtype=dtype)
 
 
-class AvgPool3d(Function):
+class AvgPool3dFunction(Function):
     """y = Σ window / divisor.   dL/dx = ``AvgPool3dTranspose`` of g."""
 
     @staticmethod
@@ -312,7 +244,7 @@ class AvgPool3dTranspose(Function):
 
     @staticmethod
     def backward(ctx, h):
-        return AvgPool3d.apply(h, geom=ctx.geom, divisor=ctx.divisor)
+        return AvgPool3dFunction.apply(h, geom=ctx.geom, divisor=ctx.divisor)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
@@ -326,96 +258,75 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
         raise PoolError(f"{op}: divisor_override must be non-zero")
     geom = pool3d_geometry(op, x.shape, kernel_size, stride, padding, 1, ceil_mode)
     divisor = _avg3d_divisor(geom, count_include_pad, divisor_override, array_module(x.array), x.dtype)
-    out = AvgPool3d.apply(x, geom=geom, divisor=divisor)
+    out = AvgPool3dFunction.apply(x, geom=geom, divisor=divisor)
     return out.squeeze(0) if unbatched else out
 
 
 # ---------------------------------------------------------------------------------------------
-# max unpooling
+# modules (torch keeps kernel_size / stride / padding as given; AvgPool1d makes them tuples)
 # ---------------------------------------------------------------------------------------------
-class MaxUnpool(Function):
-    """y = zeros(N, C, *output_size) with y.flat[index[k]] = x.flat[k] (``index`` already holds
-    each plane's offset).   dL/dx = h.flat[index], a gather (``GatherFlat``)."""
+class _MaxPoolNd(Module):
+    _pool = None
 
-    @staticmethod
-    def forward(ctx, x, index=None, shape=None):
-        ctx.index = index
-        out = array_module(x).zeros(int(np.prod(shape)), dtype=x.dtype)
-        out[index.reshape(-1)] = x.reshape(-1)
-        return out.reshape(shape)
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    @staticmethod
-    def backward(ctx, h):
-        return GatherFlat.apply(h, index=ctx.index)
+    def forward(self, input):  # noqa: A002
+        return type(self)._pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                                ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
-
-def unpool_output_size(op, in_size, kernel, stride, padding, output_size):
-    """The default (in − 1)·s − 2p + k per dim, or ``output_size`` (its last len(kernel) entries
-    when it also names N and C), which must lie strictly within default ± stride."""
-    default = tuple((i - 1) * s + k - 2 * p for i, k, s, p in zip(in_size, kernel, stride, padding))
-    if output_size is None:
-        return default
-    size = tuple(int(v) for v in output_size)
-    n = len(kernel)
-    if len(size) == n + 2:
-        size = size[2:]
-    if len(size) != n:
-        raise PoolError(f"{op}: output_size should be a sequence of {n} or {n + 2} ints, got "
-                        f"{tuple(output_size)!r}")
-    for k, (v, dflt, s) in enumerate(zip(size, default, stride)):
-        if not dflt - s < v < dflt + s:
-            raise PoolError(f"{op}: invalid output_size {tuple(output_size)} (dim {k} must be "
-                            f"between {dflt - s} and {dflt + s}, exclusive)")
-    return size
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
+               f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
 
-def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size):  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
-    if input.ndim not in (n + 1, n + 2):
-        raise PoolError(f"{op}: expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) input, got "
-                        f"shape {tuple(input.shape)}")
-    idx = indices.array if isinstance(indices, Tensor) else np.asarray(indices)
-    if idx.dtype.kind not in "iu" or tuple(idx.shape) != tuple(input.shape):
-        raise PoolError(f"{op}: indices must be an integer tensor of the input's shape "
-                        f"{tuple(input.shape)}, got dtype {idx.dtype} and shape {tuple(idx.shape)}")
-    kernel = _ntuple(op, "kernel_size", kernel_size, n, 1)
-    stride = kernel if _no_stride(stride) else _ntuple(op, "stride", stride, n, 1)
-    padding = _ntuple(op, "padding", padding, n, 0)
-    size = unpool_output_size(op, tuple(input.shape[-n:]), kernel, stride, padding, output_size)
-    if min(size) < 0:
-        raise PoolError(f"{op}: the output size {size} has a negative dim")
-    x = input if input.ndim == n + 2 else input.unsqueeze(0)
-    idx = idx.reshape(x.shape).astype(np.int64)
-    plane = int(np.prod(size))
-    if idx.size and (idx.min() < 0 or idx.max() >= plane):
-        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
-        raise PoolError(f"{op}: found an invalid max index {bad}: an output plane of size "
-                        f"{' x '.join(map(str, size))} holds indices 0..{plane - 1} "
-                        f"(input shape {tuple(input.shape)})")
-    xp = array_module(x.array)
-    planes = xp.arange(x.shape[0] * x.shape[1], dtype=np.int64).reshape(
-        (x.shape[0], x.shape[1]) + (1,) * n) * plane
-    out = MaxUnpool.apply(x, index=xp.asarray(idx) + planes, shape=tuple(x.shape[:2]) + size)
-    return out if input.ndim == n + 2 else out.squeeze(0)
+class MaxPool1d(_MaxPoolNd):
+    """Max pooling over (N, C, L) or (C, L) (``F.max_pool1d``)."""
+    _pool = staticmethod(max_pool1d)
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
-    """Partial inverse of max_pool1d, as ``torch.nn.functional.max_unpool1d``: input and indices
-    (N, C, L) or (C, L) -> (N, C, L_out), L_out = (L − 1)·s − 2p + k or ``output_size``.
-    y[indices[l]] = x[l] (zeros elsewhere); gradient dL/dx[l] = g[indices[l]]."""
-    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+class MaxPool3d(_MaxPoolNd):
+    """Max pooling over (N, C, D, H, W) or (C, D, H, W) (``F.max_pool3d``)."""
+    _pool = staticmethod(max_pool3d)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
-    """Partial inverse of max_pool2d, as ``torch.nn.functional.max_unpool2d``: indices are flat
-    h·W_out + w positions in each output plane.  y.flat[indices[k]] = x[k] (zeros elsewhere);
-    gradient dL/dx[k] = g.flat[indices[k]]."""
-    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+class AvgPool1d(Module):
+    """Average pooling over (N, C, L) or (C, L) (``F.avg_pool1d``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size = _as_tuple(kernel_size, 1)
+        self.stride = _as_tuple(stride if stride is not None else kernel_size, 1)
+        self.padding = _as_tuple(padding, 1)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input):  # noqa: A002
+        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
-    """Partial inverse of max_pool3d, as ``torch.nn.functional.max_unpool3d``: indices are flat
-    (d·H_out + h)·W_out + w positions in each output plane.  y.flat[indices[k]] = x[k] (zeros
-    elsewhere); gradient dL/dx[k] = g.flat[indices[k]]."""
-    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
+class AvgPool3d(Module):
+    """Average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input):  # noqa: A002
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -35,7 +35,7 @@ from .. import dtypes as _dt
 from ..autograd.function import OpIndexError, OpTypeError
 from ..tensor import Tensor
 from . import functional as F
-from .layers import Embedding
+from .embedding import Embedding
 from .module import Module
 
 __all__ = ["SinusoidalPositionalEmbedding", "LearnedPositionalEmbedding", "sinusoidal_table"]

@@ -34,9 +34,11 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .attention import _causal_blocked, attention_with_weights, scaled_dot_product_attention
-from .conv_layers import LayerNorm
-from .layers import Dropout, Linear, ModuleList
+from .container import ModuleList
+from .dropout import Dropout
+from .linear import Linear
 from .module import Module, Parameter
+from .normalization import LayerNorm
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
            "generate_square_subsequent_mask"]

@@ -21,9 +21,11 @@ hand-written backward.  Parameter names equal PyTorch's (``decoder.layers.0.mult
 import copy
 
 from . import init
-from .conv_layers import LayerNorm
-from .layers import Dropout, Linear, ModuleList
+from .container import ModuleList
+from .dropout import Dropout
+from .linear import Linear
 from .module import Module
+from .normalization import LayerNorm
 from .transformer import (_ACTIVATIONS, MultiheadAttention, TransformerEncoder, TransformerEncoderLayer,
                           generate_square_subsequent_mask)
 
