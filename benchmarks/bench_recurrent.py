@@ -7,7 +7,8 @@
 Row (ratio = library time / torch time):
 
 * ``lstm``: one ``nn.LSTM(64, 128)`` layer (the size of a character-level language model) over 32 time
-  steps at batch 16, forward and backward: ``out, (h, c) = lstm(x)``, then
+  steps at batch 16, forward and backward; ``lstm_long``: the same over 256 steps (a time per step that
+  stays flat from 32 to 256 steps shows the backward is linear in the sequence length): ``out, (h, c) = lstm(x)``, then
   ``(out * G).sum().backward()`` with a fixed upstream gradient ``G``.  The weights are drawn in
   tinygrad_edu and copied into torch through ``state_dict``; before timing, the output and every
   gradient (input and the four parameters) are compared.
@@ -25,13 +26,13 @@ from . import harness
 from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
-INPUT, HIDDEN, STEPS, BATCH = 64, 128, 32, 16
+INPUT, HIDDEN, BATCH = 64, 128, 16
 
 
-def _inputs():
+def _inputs(steps):
     rng = np.random.default_rng(SEED)
-    x = rng.standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
-    upstream = rng.standard_normal((STEPS, BATCH, HIDDEN)).astype(np.float32)
+    x = rng.standard_normal((steps, BATCH, INPUT)).astype(np.float32)
+    upstream = rng.standard_normal((steps, BATCH, HIDDEN)).astype(np.float32)
     return x, upstream
 
 
@@ -120,8 +121,8 @@ def _lstm_workload(lstm, x, upstream):
                                            lstm.named_parameters()))
 
 
-def lstm_row():
-    x0, upstream0 = _inputs()
+def lstm_row(steps=32):
+    x0, upstream0 = _inputs(steps)
 
     def build_tinygrad():
         import tinygrad_edu as tg
@@ -150,14 +151,14 @@ def lstm_row():
 
         return Workload(step, outputs)
 
-    return Row(f"LSTM({INPUT}, {HIDDEN}) over {STEPS} steps, batch {BATCH}, forward+backward",
+    return Row(f"LSTM({INPUT}, {HIDDEN}) over {steps} steps, batch {BATCH}, forward+backward",
                {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy},
                rtol=1e-3, atol=1e-4,
                note="nn.LSTM(64, 128); (out * G).sum().backward(); torch: torch.nn.LSTM with the weights "
                     "copied; numpy: the same layer and its backward through time by hand")
 
 
-ROWS = {"lstm": lstm_row}
+ROWS = {"lstm": lstm_row, "lstm_long": lambda: lstm_row(256)}
 
 
 def parse_args(argv=None):

@@ -248,10 +248,12 @@ def test_lstm_row_agrees_with_torch_and_the_numpy_floor(restore_threads, capsys)
     results = _check(bench_recurrent.lstm_row())
     assert set(results) == {"torch", "tinygrad_edu", "numpy"}
     torch_out = results["torch"]
-    assert torch_out["output"].shape == (bench_recurrent.STEPS, bench_recurrent.BATCH, bench_recurrent.HIDDEN)
+    assert torch_out["output"].shape == (32, bench_recurrent.BATCH, bench_recurrent.HIDDEN)
     for lib in ("tinygrad_edu", "numpy"):
         for key, value in torch_out.items():
             np.testing.assert_allclose(results[lib][key], value, rtol=1e-3, atol=1e-4, err_msg=f"{lib} {key}")
     assert np.abs(torch_out["weight_hh_l0.grad"]).max() > 0.1  # real gradients were compared
-    assert bench_recurrent.main(["--repeat", "1", "--warmup", "0", "--min-round-ms", "0"], reexec=False) == 0
-    assert "LSTM(64, 128)" in capsys.readouterr().out
+    assert bench_recurrent.main(["--repeat", "1", "--warmup", "0", "--min-round-ms", "0", "--rows", "lstm"],
+                                reexec=False) == 0
+    assert "LSTM(64, 128) over 32 steps" in capsys.readouterr().out
+    assert "lstm_long" in bench_recurrent.ROWS
