@@ -319,3 +319,12 @@ def test_the_console_script_entry_point_is_cli_main():
     assert entry.main is cli.main
     assert not os.path.exists(REPO / "tinygrad_edu" / "cli_text.py")
     assert not os.path.exists(REPO / "tinygrad_edu" / "train_mlp.py")
+
+
+def test_missing_data_names_the_flags_not_the_python_arguments(tmp_path, capsys):
+    """The library tells an API user `root=` and `download=True`; the command line names --data and
+    --no-download instead."""
+    code, out, err = run_cli(capsys, "train", "--data", str(tmp_path / "nowhere"), "--no-download",
+                             "--max-steps", "1", "--out", str(tmp_path / "run"))
+    assert_one_line_error(code, err, "--data <folder>", "leave out --no-download")
+    assert "root=" not in err and "download=True" not in err

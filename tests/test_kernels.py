@@ -186,3 +186,16 @@ def test_relu_gradient_is_the_same_with_kernels_off():
         backend.use_kernels(previous)
     np.testing.assert_array_equal(fast_grad, x.grad.numpy())
     np.testing.assert_array_equal(fast_grad, np.where(x.detach().numpy() > 0, 3.0, 0.0))
+
+
+def test_an_op_without_a_gpu_tier_gets_the_reference_for_cupy_arrays(kernels_on):
+    """relu_backward has a numba tier only: for CuPy arrays the dispatch must hand out the NumPy
+    reference (array-module generic), never the numba kernel, which takes NumPy arrays only.  A
+    stand-in module object plays CuPy here, so this runs without a GPU."""
+    class FakeCupy:
+        pass
+    # (compared by name: see test_use_kernels_switches_the_dispatch for why not by identity)
+    assert backend.kernel("relu_backward", np).__name__ == "relu_backward_numba"
+    assert backend.kernel("relu_backward", FakeCupy).__name__ == "_relu_backward_reference"
+    with pytest.raises(KeyError, match="no implementation registered for 'no_such_op'"):
+        backend.kernel("no_such_op", FakeCupy)

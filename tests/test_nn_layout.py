@@ -56,7 +56,6 @@ F_NAMES = """
 """.replace(",", " ").split()
 
 # Functions of ops/ named like a Module; renaming them is left to the owner of ops/ (xfail below).
-OPS_PENDING = {"LogSoftmax", "Sigmoid", "Softmax", "Softplus", "Tanh"}
 
 
 def _subclasses(cls):
@@ -97,14 +96,8 @@ def test_functional_defines_nothing_of_its_own():
 
 
 def test_no_function_shares_its_name_with_a_module():
-    clashes = _name_clashes() - OPS_PENDING
+    clashes = _name_clashes()
     assert not clashes, f"give these Functions a 'Function' suffix: {sorted(clashes)}"
-
-
-@pytest.mark.xfail(strict=True, reason="ops/elementwise.py and ops/reduce.py still name Tanh, Sigmoid, "
-                   "Softplus, Softmax and LogSoftmax like the Modules (rename them, then drop this)")
-def test_ops_functions_do_not_share_names_with_modules():
-    assert not _name_clashes() & OPS_PENDING
 
 
 def test_every_public_name_still_imports():

@@ -158,7 +158,11 @@ def kernel(name, xp=np):
     """The implementation of ``name`` for arrays of module ``xp``: the fast tier when one is
     registered and kernels are enabled, else the reference."""
     backend = "numpy" if xp is np else "cupy"
-    tiers = _KERNELS.get((name, backend)) or _KERNELS.get((name, "numpy"))
+    tiers = _KERNELS.get((name, backend))
+    if tiers is None and backend == "cupy" and (name, "numpy") in _KERNELS:
+        # no GPU tier: the NumPy *reference* (written with the array module of its inputs) runs on
+        # CuPy arrays too; the numba tier would not, it only takes NumPy arrays
+        return _KERNELS[(name, "numpy")]["reference"]
     if tiers is None:
         raise KeyError(f"kernel: no implementation registered for {name!r} on {backend}")
     if _use_fast and "fast" in tiers:

@@ -129,6 +129,22 @@ def parse_args(argv):
     return args
 
 
+#: what the library's messages tell an API user, and what a command-line user types instead
+API_TO_CLI = (
+    ("Pass root=<folder> or set", "Pass --data <folder> or set"),
+    ("Pass root=<folder>, set", "Pass --data <folder>, set"),
+    ("or allow download=True", "or leave out --no-download"),
+    ("with download=False", "with --no-download"),
+)
+
+
+def in_cli_words(message):
+    """A library error message with its Python argument names replaced by the flags that set them."""
+    for api, cli in API_TO_CLI:
+        message = message.replace(api, cli)
+    return message
+
+
 def main(argv=None):
     """Entry point of ``python -m tinygrad_edu`` and of the ``tinygrad-edu`` script; returns the
     process exit code."""
@@ -143,7 +159,7 @@ def main(argv=None):
     except SystemExit as exc:               # --help (0) or an argparse error (2), already printed
         return exc.code if isinstance(exc.code, int) else 2
     except (UsageError, RunFolderError) as exc:
-        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        print("error: " + in_cli_words(" ".join(str(exc).split())), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted (the last checkpoint written is kept: continue with --resume)", file=sys.stderr)

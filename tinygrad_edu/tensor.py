@@ -578,8 +578,8 @@ class Tensor:
     def sin(self): return _ew.Sin.apply(self)                     # noqa: E704
     def cos(self): return _ew.Cos.apply(self)                     # noqa: E704
     def erf(self): return _ew.Erf.apply(self)                     # noqa: E704
-    def tanh(self): return _ew.Tanh.apply(self)                   # noqa: E704
-    def sigmoid(self): return _ew.Sigmoid.apply(self)             # noqa: E704
+    def tanh(self): return _ew.TanhFunction.apply(self)                   # noqa: E704
+    def sigmoid(self): return _ew.SigmoidFunction.apply(self)             # noqa: E704
     def relu(self): return _ew.Relu.apply(self)                   # noqa: E704
     def silu(self): return _ew.Silu.apply(self)                   # noqa: E704
     def abs(self): return _ew.Abs.apply(self)                     # noqa: E704

@@ -377,7 +377,7 @@ register_kernel("erf", "numpy", _erf_reference)
 # ---------------------------------------------------------------------------------------------
 # Activations
 # ---------------------------------------------------------------------------------------------
-class Tanh(Function):
+class TanhFunction(Function):
     """y = tanh x.   dL/dx = g * (1 - y²)."""
 
     @staticmethod
@@ -392,7 +392,7 @@ class Tanh(Function):
         return g * (1.0 - y * y)
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     """y = σ(x) = 1 / (1 + e^(-x)), computed as exp(-log(1 + e^(-x))) so that no exp overflows.
     dL/dx = g * y * (1 - y)."""
 
@@ -532,7 +532,7 @@ class Silu(Function):
         return g * s * (x * (1.0 - s) + 1.0)
 
 
-class Softplus(Function):
+class SoftplusFunction(Function):
     """y = (1/β) ln(1 + e^(βx)), and y = x where βx > threshold (PyTorch's linear tail).
     dL/dx = g * σ(βx)  (g where βx > threshold)."""
 
@@ -728,8 +728,8 @@ def rsqrt(x): return Rsqrt.apply(_t(x))           # noqa: E704
 def sin(x): return Sin.apply(_t(x))               # noqa: E704
 def cos(x): return Cos.apply(_t(x))               # noqa: E704
 def erf(x): return Erf.apply(_t(x))               # noqa: E704
-def tanh(x): return Tanh.apply(_t(x))             # noqa: E704
-def sigmoid(x): return Sigmoid.apply(_t(x))       # noqa: E704
+def tanh(x): return TanhFunction.apply(_t(x))             # noqa: E704
+def sigmoid(x): return SigmoidFunction.apply(_t(x))       # noqa: E704
 def relu(x): return Relu.apply(_t(x))             # noqa: E704
 def silu(x): return Silu.apply(_t(x))             # noqa: E704
 def abs(x): return Abs.apply(_t(x))               # noqa: E704,A001
@@ -749,7 +749,7 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    return Softplus.apply(_t(x), beta=beta, threshold=threshold)
+    return SoftplusFunction.apply(_t(x), beta=beta, threshold=threshold)
 
 
 def clamp(x, min=None, max=None):  # noqa: A002

@@ -126,7 +126,7 @@ class LogSumExp(Function):
         return g.reshape(ctx.keep_shape) * exp(x - y.reshape(ctx.keep_shape))
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     """yᵢ = e^(xᵢ - m) / Σⱼ e^(xⱼ - m) along ``dim`` (m = max, for stability).
     dL/dx = y · (g - Σ g·y)  — the Jacobian diag(y) - y yᵀ applied to g."""
 
@@ -145,7 +145,7 @@ class Softmax(Function):
         return y * (g - (g * y).sum(ctx.dim, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     """y = x - logsumexp(x) along ``dim``.   dL/dx = g - softmax(x) · Σ g = g - e^y · Σ g."""
 
     @staticmethod
@@ -385,7 +385,7 @@ def softmax(x, dim=None, dtype=None):
     if dim is None:
         raise TypeError("softmax: dim is required (as in PyTorch, the implicit choice is "
                         "deprecated); e.g. softmax(x, dim=-1)")
-    return Softmax.apply(x, dim=normalize_dim("softmax", dim, x.ndim))
+    return SoftmaxFunction.apply(x, dim=normalize_dim("softmax", dim, x.ndim))
 
 
 def log_softmax(x, dim=None, dtype=None):
@@ -393,7 +393,7 @@ def log_softmax(x, dim=None, dtype=None):
         x = x.to(dtype)
     if dim is None:
         raise TypeError("log_softmax: dim is required; e.g. log_softmax(x, dim=-1)")
-    return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim, x.ndim))
+    return LogSoftmaxFunction.apply(x, dim=normalize_dim("log_softmax", dim, x.ndim))
 
 
 def cumsum(x, dim, dtype=None):
