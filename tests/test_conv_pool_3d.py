@@ -1,7 +1,8 @@
 """The 3-D convolution / pooling modules, the 1-D pools, max unpooling and the padding layers
 against torch: torch's weights are copied in, then the forward and the input, weight and bias
 gradients must match; ``repr`` strings equal torch's; bad input raises one ValueError naming the
-op.  The functional forms are covered by the generated suite (tests/op_registry/conv_pool_3d.py)."""
+op.  The functional forms are covered by the generated suite (tests/op_registry/conv_nd.py,
+pooling_nd.py, unpooling.py and padding.py)."""
 import numpy as np
 import pytest
 import torch
@@ -252,3 +253,21 @@ def test_double_backward_through_conv3d_and_pools():
         (gw,) = (tg.autograd.grad if lib is tg else torch.autograd.grad)((gx ** 2).sum(), [wt])
         results.append(gw.detach().numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, 2, "same"])
+def test_conv1d_padding_modes_match_torch(padding_mode, padding):
+    rng = np.random.default_rng(7)
+    ours = nn.Conv1d(2, 3, 3, padding=padding, padding_mode=padding_mode)
+    ref = torch.nn.Conv1d(2, 3, 3, padding=padding, padding_mode=padding_mode)
+    ref.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in ours.state_dict().items()})
+    x = rng.standard_normal((2, 2, 6)).astype(np.float32)
+    xo, xr = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yo, yr = ours(xo), ref(xr)
+    np.testing.assert_allclose(yo.detach().numpy(), yr.detach().numpy(), rtol=1e-5, atol=1e-6)
+    yo.sum().backward()
+    yr.sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xr.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert repr(ours) == repr(ref)

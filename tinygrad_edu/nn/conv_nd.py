@@ -37,7 +37,9 @@ The gradients are those of conv2d (``conv.py``), with g = dL/dy reshaped to (N, 
 col2vol loops over the kd·kh·kw kernel taps; tap (a, i, j) of every window is the strided slice
 xpad[:, :, a·dd :: sd, i·dh :: sh, j·dw :: sw], so each step is one vectorised add.  As in 2-D,
 the three ops ``Conv3d``, ``Conv3dInputGrad`` and ``Conv3dWeightGrad`` are linear in each argument
-and are each other's backward, so gradients of every order come from the same three kernels."""
+and are each other's backward, so gradients of every order come from the same three kernels.
+
+Tests: tests/op_registry/conv_nd.py, tests/test_conv_family.py, tests/test_conv_pool_3d.py"""
 import itertools
 import math
 
@@ -298,10 +300,9 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # ---------------------------------------------------------------------------------------------
 # modules (_ConvNd is also the base of ConvTranspose1d/2d in conv_transpose.py)
 # ---------------------------------------------------------------------------------------------
-# Parameter names, shapes and PyTorch's default initialisation are kept, so torch state_dicts load
-# 1:1: weight ~ kaiming_uniform(a=√5) = U(±1/√fan_in), bias ~ U(±1/√fan_in), fan_in =
-# weight.shape[1]·prod(kernel).  A transposed conv's weight is (in_channels, out_channels/groups, k…)
-# (the weight of the convolution it transposes, see ``conv_transpose.py``).
+# PyTorch's parameter names, shapes and initialisation (torch state_dicts load 1:1): weight ~
+# kaiming_uniform(a=√5) = U(±1/√fan_in), bias ~ U(±1/√fan_in), fan_in = weight.shape[1]·prod(kernel); a
+# transposed conv's weight is (in_channels, out_channels/groups, k…), see ``conv_transpose.py``.
 def _tuple(value, n):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
@@ -358,46 +359,29 @@ class _ConvNd(Module):
         return text
 
 
-class Conv1d(_ConvNd):
-    """y = conv1d(x, weight, bias); weight (out_channels, in_channels/groups, k)."""
+class _ConvNdWithPaddingMode(_ConvNd):
+    """A forward convolution whose ``padding_mode`` may be 'zeros' (the op pads) or 'reflect',
+    'replicate', 'circular': then the input is padded with F.pad in that mode first (the same widths;
+    'same' splits an odd total with the extra entry at the end) and convolved without padding, as torch.
+    Subclasses set ``_op`` (the functional form) and ``_n`` (the number of spatial dims)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv1d: padding_mode {padding_mode!r} is not supported; "
-                                      "only 'zeros'")
-        super().__init__("Conv1d", 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, False, 0, device, dtype)
-
-    def forward(self, input):  # noqa: A002
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
-
-
-class Conv3d(_ConvNd):
-    """y = conv3d(x, weight, bias); weight (out_channels, in_channels/groups, kd, kh, kw).
-
-    ``padding_mode`` other than 'zeros' ('reflect', 'replicate', 'circular') pads the input with
-    F.pad in that mode first (the same widths, 'same' split with the odd one at the end) and
-    convolves without padding, as torch."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, name, n, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, padding_mode, device, dtype):
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"Conv3d: padding_mode must be one of 'zeros', 'reflect', 'replicate' or "
+            raise ValueError(f"{name}: padding_mode must be one of 'zeros', 'reflect', 'replicate' or "
                              f"'circular', got {padding_mode!r}")
         if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(f"Conv3d: invalid padding string {padding!r}; expected 'same' or 'valid'")
-        if padding == "same" and _tuple(stride, 3) != (1, 1, 1):
-            raise ValueError("Conv3d: padding='same' is not supported for strided convolutions")
-        super().__init__("Conv3d", 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
+            raise ValueError(f"{name}: invalid padding string {padding!r}; expected 'same' or 'valid'")
+        if padding == "same" and _tuple(stride, n) != (1,) * n:
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+        super().__init__(name, n, in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, False, 0, device, dtype)
-        self.padding_mode = padding_mode
+        self._name, self.padding_mode = name, padding_mode
 
     def _mode_pad(self):
         """F.pad's widths (last dim first) for a non-'zeros' padding_mode."""
         if self.padding == "valid":
-            return (0,) * 6
+            return (0,) * (2 * self._n)
         if self.padding == "same":
             total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
             pairs = [(t // 2, t - t // 2) for t in total]
@@ -406,11 +390,31 @@ class Conv3d(_ConvNd):
         return tuple(v for pair in reversed(pairs) for v in pair)
 
     def forward(self, input):  # noqa: A002
+        op = type(self)._op
         if self.padding_mode == "zeros":
-            return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                          self.groups)
-        if input.ndim not in (4, 5):
-            raise ConvError(f"Conv3d: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
-                            f"{tuple(input.shape)}")
-        return conv3d(pad(input, self._mode_pad(), mode=self.padding_mode), self.weight, self.bias,
-                      self.stride, 0, self.dilation, self.groups)
+            return op(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if input.ndim not in (self._n + 1, self._n + 2):
+            raise ConvError(f"{self._name}: expected a {self._n + 1}-D (unbatched) or {self._n + 2}-D "
+                            f"(batched) input, got shape {tuple(input.shape)}")
+        return op(pad(input, self._mode_pad(), mode=self.padding_mode), self.weight, self.bias,
+                  self.stride, 0, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNdWithPaddingMode):
+    """y = conv1d(x, weight, bias); weight (out_channels, in_channels/groups, k)."""
+    _op, _n = staticmethod(conv1d), 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__("Conv1d", 1, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
+
+class Conv3d(_ConvNdWithPaddingMode):
+    """y = conv3d(x, weight, bias); weight (out_channels, in_channels/groups, kd, kh, kw)."""
+    _op, _n = staticmethod(conv3d), 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__("Conv3d", 3, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
