@@ -13,7 +13,7 @@ safetensors state_dict (no optimizer, no structure), written atomically by ``tin
   as ``save_pretrained`` does.  ``BertPreTrainedModel.load_hf_state_dict`` (or Hugging Face's
   ``from_pretrained`` with the config) reads it back.
 * **GPT** runs: Hugging Face ``GPT2LMHeadModel`` names and layouts, the four projection weights
-  transposed to ``Conv1D``'s [in, out] (``models/gpt.py``, ``gpt_state_dict_to_hf``) and the tied
+  transposed to ``Conv1D``'s [in, out] (``models/gpt/huggingface.py``, ``gpt_state_dict_to_hf``) and the tied
   ``lm_head.weight`` left out; ``GPT.from_hf_state_dict`` reads it back.
 * **image** runs: our own names, as ``model.state_dict()`` gives them (``model.load_state_dict``).
 

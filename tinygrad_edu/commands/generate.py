@@ -5,7 +5,7 @@
     python -m tinygrad_edu generate runs/gpt_shakespeare --top-k 40 --seed 7      # another sample
 
 Each new character is printed as soon as the model has drawn it (``GPT.generate_stream``).  How a
-character is drawn from the model's next-character distribution (see ``models/gpt.py``,
+character is drawn from the model's next-character distribution (see ``models/gpt/generation.py``,
 ``sample_next_token``):
 
 * ``--temperature T`` divides the logits: below 1 the likely characters get likelier (safer, more
