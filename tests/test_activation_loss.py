@@ -1,5 +1,6 @@
 """The extra activations, distances, losses, Bilinear and grouped-query attention, beyond the generated
-suite (``tests/op_registry/activation_loss.py``): the corners of piecewise ops, NaN and ±inf, the
+suite (``tests/op_registry/activation.py``, ``activation_hard.py``, ``distance.py``,
+``loss_regression.py``, ``linear.py``, ``attention.py``): the corners of piecewise ops, NaN and ±inf, the
 modules (defaults, initialisation, repr), the eps conventions of the distances, warnings and errors.
 Everything is compared with PyTorch."""
 import math

@@ -1,6 +1,7 @@
 """The convolution-family modules against torch: torch's weights are copied in (the state_dict
 loads 1:1), then the forward and every gradient (input, weight, bias) must match.  The
-functional ops themselves are covered by the generated suite (tests/op_registry/conv_family.py)."""
+functional ops themselves are covered by the generated suite (tests/op_registry/conv_nd.py,
+conv_transpose.py, padding.py, pixel_shuffle.py, fold.py, upsampling.py, pooling_nd.py)."""
 import numpy as np
 import pytest
 import torch

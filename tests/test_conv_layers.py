@@ -2,7 +2,8 @@
 every gradient, train and eval mode, running statistics over several steps, state_dict keys,
 repr, default initialisation; the naive loop convolution equals the fast one; im2col and col2im
 are adjoint; double backward through a small CNN; clear errors for bad arguments.
-(The functional forms are also in the generated op suite: tests/op_registry/conv_norm.py.)"""
+(The functional forms are also in the generated op suite: tests/op_registry/conv.py, pooling.py,
+batchnorm.py and normalization.py.)"""
 import math
 
 import numpy as np

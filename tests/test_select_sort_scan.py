@@ -1,6 +1,6 @@
 """Direct comparisons with torch for sorting and scans: integer indices, ties, NaN, empty tensors,
 negative dims, the cumprod gradient at zeros.  (Values and gradients are also in the generated
-suite, tests/op_registry/select_sort_scan.py.)"""
+suite, tests/op_registry/sorting.py and scan.py.)"""
 import numpy as np
 import pytest
 import torch

@@ -1,32 +1,23 @@
-"""Registry entries: ``F.scaled_dot_product_attention`` against ``torch.nn.functional``'s, without dropout
-(dropout is random: ``tests/test_attention.py`` checks it by its statistics and mask consistency).
+"""Registry entries for ``tinygrad_edu/nn/attention.py``: ``F.scaled_dot_product_attention`` against
+``torch.nn.functional``'s, without dropout (dropout is random: ``tests/test_attention.py`` checks it
+by its statistics and mask consistency).
 
 Variants: plain, ``is_causal`` (top-left aligned when L != S), a bool mask (True = may attend; rows with
 every key masked included: both libraries give weights 0 there), a float mask (added to the scores; its
 gradient is checked too), an explicit ``scale``, L != S and Ev != E, 2-D inputs, a batch dim, batch and
-head dims, and batch dims that broadcast between query and key/value.
+head dims, batch dims that broadcast between query and key/value, and grouped-query attention
+(``enable_gqa``: fewer key/value heads than query heads), plain and causal.
 
 Shapes stay small: gradgradcheck perturbs every entry of q, k, v (and the mask) and of the output
 gradient."""
-import importlib
-
 import numpy as np
 import torch.nn.functional as TF
 from hypothesis import strategies as st
 
+from .cases import F, lib_call
 from .spec import Case, OpSpec, seeds, values
 
 SPECS = []
-
-
-class _OurF:
-    """``tinygrad_edu.nn.functional``, imported on first use (an entry fails alone if it breaks)."""
-
-    def __getattr__(self, name):
-        return getattr(importlib.import_module("tinygrad_edu.nn.functional"), name)
-
-
-F = _OurF()
 
 
 def add(name, cases, ours, ref, **kw):
@@ -108,3 +99,28 @@ add("F.scaled_dot_product_attention_scale", _sdpa_cases(scale=True, batch="batch
     **_sdpa(False), **_TOL)
 add("F.scaled_dot_product_attention_causal_scale", _sdpa_cases(causal=True, scale=True), **_sdpa(False),
     **_TOL)
+
+
+# ---- grouped-query attention ---------------------------------------------------------------------------
+def _gqa_cases(causal):
+    def cases(mode):
+        @st.composite
+        def build(draw):
+            b = 0 if mode == "empty" else 1 if mode == "smallest" else draw(st.integers(1, 2))
+            kv_heads = 1 if mode == "smallest" else draw(st.integers(1, 2))
+            group = 1 if mode == "smallest" else draw(st.integers(1, 3))
+            L, S, E, Ev = (1, 1, 1, 1) if mode == "smallest" else (draw(st.integers(1, 3)) for _ in range(4))
+            rng = np.random.default_rng(draw(seeds()))
+            q = values(rng, (b, kv_heads * group, L, E))
+            k, v = values(rng, (b, kv_heads, S, E)), values(rng, (b, kv_heads, S, Ev))
+            return Case((q, k, v), {"enable_gqa": True, "is_causal": causal})
+        return build()
+    return cases
+
+
+def _sdpa(lib, q, k, v, **kw):
+    return lib.scaled_dot_product_attention(q, k, v, **kw)
+
+
+add("F.sdpa_gqa", _gqa_cases(False), **lib_call(_sdpa))
+add("F.sdpa_gqa_causal", _gqa_cases(True), **lib_call(_sdpa))

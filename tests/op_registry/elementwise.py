@@ -1,5 +1,6 @@
-"""Registry entries: elementwise math, activations, clamp/maximum/minimum, where, masked_fill,
-tril/triu and comparisons."""
+"""Registry entries for ``tinygrad_edu/ops/elementwise.py``: arithmetic (+ - * / ** neg, with
+broadcasting and Python numbers, integer dtypes), elementwise math and activations, clamp /
+maximum / minimum, ``Tensor.where``, masked_fill, tril/triu and comparisons."""
 import numpy as np
 import torch
 import torch.nn.functional as TF
@@ -7,6 +8,7 @@ from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 
+from .cases import where_cases
 from .spec import Case, OpSpec, binary, broadcast_pair, same, seeds, shapes, unary, values
 
 SPECS = []
@@ -22,6 +24,51 @@ def fn_pair(name, torch_fn=None, **kwargs):
     ref = torch_fn or getattr(torch, name)
     return dict(ours=lambda x, **kw: ours(x, **kw), ref=lambda x, **kw: ref(x, **kw))
 
+
+# ---- tensor (op) tensor, broadcasting -------------------------------------------------------
+add("add", binary(), **same(lambda a, b: a + b))
+add("sub", binary(), **same(lambda a, b: a - b))
+add("mul", binary(), **same(lambda a, b: a * b))
+add("div", binary("real", "nonzero"), **same(lambda a, b: a / b))
+add("pow", binary("positive", "real"), **same(lambda a, b: a ** b))
+add("neg", unary(), **same(lambda a: -a))
+add("add_method_alpha", binary(), **same(lambda a, b: a.add(b, alpha=2)))
+add("sub_method_alpha", binary(), **same(lambda a, b: a.sub(b, alpha=0.5)))
+
+# ---- tensor (op) Python number, and number (op) tensor (reflected forms) ---------------------
+add("add_scalar", unary(), **same(lambda a: a + 2.5))
+add("radd_scalar", unary(), **same(lambda a: 2.5 + a))
+add("sub_scalar", unary(), **same(lambda a: a - 1.5))
+add("rsub_scalar", unary(), **same(lambda a: 1.5 - a))
+add("mul_scalar", unary(), **same(lambda a: a * -3.0))
+add("rmul_int_scalar", unary(), **same(lambda a: 3 * a))
+add("div_scalar", unary(), **same(lambda a: a / 4.0))
+add("rdiv_scalar", unary("nonzero"), **same(lambda a: 4.0 / a))
+add("pow_scalar_2", unary(), **same(lambda a: a ** 2))
+add("pow_scalar_3_int", unary(), **same(lambda a: a ** 3))
+add("pow_scalar_half", unary("positive"), **same(lambda a: a ** 0.5))
+add("pow_scalar_neg", unary("positive"), **same(lambda a: a ** -1.5))
+add("pow_scalar_0", unary(), **same(lambda a: a ** 0))
+add("rpow_scalar", unary(), **same(lambda a: 2.0 ** a))
+
+
+# ---- integer tensors: forward only (dtype promotion as PyTorch) -----------------------------
+def _int_binary(mode):
+    @st.composite
+    def build(draw):
+        sa = draw(shapes(mode))
+        rng = np.random.default_rng(draw(seeds()))
+        a = rng.integers(-5, 6, sa)
+        b = rng.integers(1, 6, sa) * rng.choice([-1, 1], sa)
+        return Case((a, b))
+    return build()
+
+
+add("add_int", _int_binary, has_grad=False, **same(lambda a, b: a + b))
+add("mul_int", _int_binary, has_grad=False, **same(lambda a, b: a * b))
+add("div_int_int_true_division", _int_binary, has_grad=False, **same(lambda a, b: a / b))
+add("int_plus_float_scalar", _int_binary, has_grad=False, **same(lambda a, b: a + 2.5))
+add("int_times_int_scalar", _int_binary, has_grad=False, **same(lambda a, b: a * 3))
 
 # ---- exponentials, logs, roots, trigonometry ------------------------------------------------
 add("exp", unary(), **fn_pair("exp"))
@@ -67,24 +114,9 @@ add("maximum_ties", binary("ties", "ties"), gradcheck=False, gradgrad=False,
 add("minimum_ties", binary("ties", "ties"), gradcheck=False, gradgrad=False,
     ours=lambda a, b: tg.minimum(a, b), ref=lambda a, b: torch.minimum(a, b))
 
-
-# ---- where, masked_fill ---------------------------------------------------------------------------
-def _where_cases(mode):
-    @st.composite
-    def build(draw):
-        sa, sb = draw(broadcast_pair(mode))
-        sc = draw(st.sampled_from([sa, sb]))
-        rng = np.random.default_rng(draw(seeds()))
-        return Case((rng.random(sc) < 0.5, values(rng, sa), values(rng, sb)))
-    return build()
-
-
-add("where", _where_cases, ours=lambda c, a, b: tg.where(c, a, b),
-    ref=lambda c, a, b: torch.where(c, a, b))
-add("where_method", _where_cases, ours=lambda c, a, b: a.where(c, b),
+# ---- Tensor.where (tg.where is ops/selection.py: selection.py), masked_fill ---------------------
+add("where_method", where_cases, ours=lambda c, a, b: a.where(c, b),
     ref=lambda c, a, b: a.where(c, b))
-add("where_scalar_other", _where_cases, ours=lambda c, a, b: tg.where(c, a, 0.5) * b,
-    ref=lambda c, a, b: torch.where(c, a, 0.5) * b)
 
 
 def _masked_fill_cases(mode):

@@ -1,5 +1,6 @@
-"""Registry entries: ``__getitem__`` (ints, slices with steps, None, ..., integer arrays with
-duplicates, boolean masks), ``gather`` and ``one_hot``.
+"""Registry entries for ``tinygrad_edu/ops/indexing.py``: ``__getitem__`` (ints, slices with steps,
+None, ..., integer arrays with duplicates, boolean masks), ``gather`` and ``one_hot`` (as
+``tg.one_hot`` and as ``F.one_hot``, the same function).
 
 Index arrays are positional *integer/bool inputs*: the tests turn them into tensors of each
 library, so ``ours``/``ref`` are the same expression."""
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 
+from .cases import f_call
 from .spec import Case, OpSpec, same, seeds, shapes, values
 
 SPECS = []
@@ -139,3 +141,16 @@ def _one_hot_cases(mode):
 
 add("one_hot", _one_hot_cases, has_grad=False, edge_modes=("smallest",),
     ours=lambda i, **kw: tg.one_hot(i, **kw), ref=lambda i, **kw: TF.one_hot(i, **kw))
+
+
+def _one_hot_num_classes_cases(mode):
+    @st.composite
+    def build(draw):
+        shape = draw(shapes(mode, 0, 2))
+        rng = np.random.default_rng(draw(seeds()))
+        c = draw(st.integers(1, 4))
+        return Case((rng.integers(0, c, shape).astype(np.int64),), {"num_classes": c})
+    return build()
+
+
+add("F.one_hot", _one_hot_num_classes_cases, has_grad=False, **f_call("one_hot"))

@@ -1,5 +1,6 @@
-"""Registry entries: reductions (sum mean max min amax amin prod var std logsumexp), softmax,
-log_softmax, cumsum, argmax/argmin (forward only) and integer sums."""
+"""Registry entries for ``tinygrad_edu/ops/reduce.py``: reductions (sum mean max min amax amin prod
+var std logsumexp, var_mean/std_mean), softmax, log_softmax, cumsum, argmax/argmin (forward only)
+and integer sums."""
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -76,6 +77,19 @@ for _op in ("var", "std"):
         smooth_at=_enough_entries, **method(_op))
     add(f"{_op}_dim_tuple_unbiased", reduction(dim="tuple", extra={"unbiased": st.booleans()}),
         smooth_at=_enough_entries, **function(_op))
+
+# ---- std_mean, var_mean: both parts of the pair feed the loss (their gradients add up) -------------
+for _op in ("var_mean", "std_mean"):
+    _ours, _ref = getattr(tg, _op), getattr(torch, _op)
+    add(f"{_op}_dim_int_correction",
+        reduction(dim="int", min_dims=1, extra={"correction": st.sampled_from([0, 1])}),
+        smooth_at=_enough_entries,
+        ours=lambda x, _f=_ours, **kw: _f(x, **kw)[0] + 3 * _f(x, **kw)[1],
+        ref=lambda x, _f=_ref, **kw: _f(x, **kw)[0] + 3 * _f(x, **kw)[1])
+    add(f"{_op}_dim_tuple_unbiased", reduction(dim="tuple", extra={"unbiased": st.booleans()}),
+        smooth_at=_enough_entries,
+        ours=lambda x, _f=_ours, **kw: _f(x, **kw)[0] * _f(x, **kw)[1],
+        ref=lambda x, _f=_ref, **kw: _f(x, **kw)[0] * _f(x, **kw)[1])
 
 # ---- logsumexp, softmax, log_softmax, cumsum --------------------------------------------------------
 add("logsumexp_dim_int", reduction(dim="int"), **method("logsumexp"))

@@ -173,7 +173,7 @@ def broadcast_pair(draw, mode="any", min_dims=0, max_dims=3):
 
 
 # ---------------------------------------------------------------------------------------------
-# Case builders shared by the op families
+# Case builders shared by the registry files (more in cases.py)
 # ---------------------------------------------------------------------------------------------
 def unary(domain="real", min_dims=0, max_dims=3, max_numel=MAX_NUMEL, **fixed):
     """cases(mode) for an op of one tensor (``fixed`` kwargs are passed as they are)."""

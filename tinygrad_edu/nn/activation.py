@@ -11,6 +11,8 @@ act along a dim) are in ``softmax.py``.
 
 Every backward is written in Tensor ops (masks are constants of the graph), so second derivatives
 work through all of them.
+
+Tests: tests/op_registry/activation.py, tests/test_activation_loss.py
 """
 from ..autograd.function import Function, OpValueError
 from ..backend import array_module

@@ -5,6 +5,8 @@ Their derivative jumps at the corners.  Which side a corner belongs to is a conv
 PyTorch's exactly (written in every docstring), including NaN inputs, so gradients match bit for
 bit at the corners too.  Every backward is written in Tensor ops (masks are constants of the
 graph), so second derivatives work.
+
+Tests: tests/op_registry/activation_hard.py, tests/test_activation_loss.py
 """
 from ..autograd.function import Function, OpValueError
 from ..backend import array_module

@@ -34,6 +34,8 @@ Two implementations of the same math live here:
   forward+backward, one thread): 1.95 ms against 2.4-2.6 ms for the composite (about 1.3x) and 1.8 ms for
   PyTorch's CPU kernel.  For ``create_graph=True`` the backward recomputes P from q
   and k with Tensor ops (the composite path), so P is differentiable and higher-order gradients are exact.
+
+Tests: tests/op_registry/attention.py, tests/test_attention.py
 """
 import functools
 import math

@@ -4,6 +4,8 @@ The math, the running statistics and the backward (one fused ``Normalize`` node)
 ``normalization.py``'s docstring; this file adds what is particular to batch norm: the batch's
 statistics in training, the running averages (updated in place) in evaluation, and the module's
 buffers with PyTorch's names (``bn1.running_mean``, ``bn1.num_batches_tracked``).
+
+Tests: tests/op_registry/batchnorm.py, tests/test_conv_layers.py
 """
 from .. import creation
 from .. import dtypes as _dt

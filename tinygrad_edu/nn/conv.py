@@ -46,9 +46,9 @@ The input gradient is a *transposed convolution* of g with w, and the weight gra
 convolution of x with g: the three ops ``Conv2d``, ``Conv2dInputGrad`` and ``Conv2dWeightGrad``
 are linear in each argument and are each other's backward, so gradients of any order come from
 the same three kernels (``gradgradcheck`` passes).
+Tests: tests/op_registry/conv.py, tests/test_conv_layers.py
 """
 import math
-
 import numpy as np
 
 from .. import creation

@@ -17,7 +17,9 @@ Its gradients are the ones derived there:
     dL/dx = conv(g, w)            (the forward convolution of the output gradient)
     dL/dw = conv_weight_grad(g, x) (the correlation, with the roles of input and output swapped)
     dL/db = Σ g over batch and space.
-conv_transpose1d is conv_transpose2d on a height-1 image."""
+conv_transpose1d is conv_transpose2d on a height-1 image.
+
+Tests: tests/op_registry/conv_transpose.py, tests/test_conv_family.py"""
 import numpy as np
 
 from ..tensor import Tensor

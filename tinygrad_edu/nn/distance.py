@@ -16,6 +16,8 @@ gives a zero gradient instead of the NaN that 0/0 would give.  ``VectorNorm`` is
 
 The ``eps`` of each function keeps a division by a tiny norm finite; each function places it where
 PyTorch does (it changes the numbers, so it matters).
+
+Tests: tests/op_registry/distance.py, tests/test_activation_loss.py
 """
 import math
 

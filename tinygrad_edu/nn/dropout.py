@@ -1,4 +1,6 @@
 """Dropout: ``F.dropout`` / ``nn.Dropout``, zeroing random entries while training.
+
+Tests: tests/op_registry/dropout.py, tests/test_nn_functional.py
 """
 from .. import creation
 from ..backend import array_module

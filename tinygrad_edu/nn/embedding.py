@@ -2,6 +2,8 @@
 
 A lookup is a copy of rows, so its gradient puts every row of g back into the row it was read from,
 adding where an index repeats (a scatter-add, see ``EmbeddingFunction``).
+
+Tests: tests/op_registry/embedding.py
 """
 import numpy as np
 

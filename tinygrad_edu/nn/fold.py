@@ -11,7 +11,9 @@ dL/dx = fold(g) — col2im, a scatter-add (overlapping patches accumulate).
 
 fold is the adjoint: cols (N, C·kh·kw, L) -> (N, C, H, W) with output_size = (H, W), summing
 every column entry into its pixel (overlaps add up).  Its gradient is dL/dcols = unfold(g).
-The two Functions are each other's backward, so double backward works."""
+The two Functions are each other's backward, so double backward works.
+
+Tests: tests/op_registry/fold.py"""
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .conv import col2im, im2col

@@ -18,6 +18,8 @@ multiplicative interactions that a Linear layer on concat(x1, x2) cannot.  Gradi
 Here it is one ``einsum``, whose autograd produces exactly these contractions.
 
 The modules have PyTorch's constructor arguments, initialisation, parameter names and ``repr``.
+
+Tests: tests/op_registry/linear.py, tests/test_activation_loss.py
 """
 import math
 

@@ -22,6 +22,8 @@ This file holds the shared reduction helpers and the class-index losses (``nll_l
 ``cross_entropy``); the binary ones are in ``loss_binary.py`` and the regression and distribution
 losses (``mse_loss``, ``l1_loss``, ``huber_loss``, ``smooth_l1_loss``, ``kl_div``) in
 ``loss_regression.py``.
+
+Tests: tests/op_registry/loss.py, tests/test_nn_functional.py
 """
 import numpy as np
 

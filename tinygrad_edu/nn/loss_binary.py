@@ -4,6 +4,8 @@
 
 The logit form is written with softplus, never with log(sigmoid(x)), so it is stable for logits of
 any size (see ``loss.py``'s docstring for the lesson, and the reduction helpers).
+
+Tests: tests/op_registry/loss_binary.py, tests/test_nn_functional.py
 """
 import numpy as np
 

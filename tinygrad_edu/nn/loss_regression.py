@@ -19,6 +19,8 @@ the KL divergence, as functions and as modules.
 
 All have PyTorch's signatures; the forward is a composition of engine ops, so autograd derives
 the gradients above (and second derivatives).
+
+Tests: tests/op_registry/loss_regression.py, tests/test_activation_loss.py
 """
 import warnings
 

@@ -34,6 +34,8 @@ in Tensor ops with μ and r recomputed from x, so their dependence on x is part 
 second derivatives are exact (``gradgradcheck`` passes).
 
 (Batch norm, ``F.batch_norm`` and ``nn.BatchNorm1d/2d``, is in ``batchnorm.py``, PyTorch's file name.)
+
+Tests: tests/op_registry/normalization.py, tests/test_conv_layers.py
 """
 import numpy as np
 

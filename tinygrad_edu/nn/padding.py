@@ -26,7 +26,9 @@ the last dim first, as ``F.pad``.  The modes and their gradients:
 * ``ConstantPad*d`` / ``ZeroPad*d``  a constant border       (dL/dx = g with the border cut off)
 
 The non-constant modes take a batched or unbatched input only ((C, …) or (N, C, …) with the 1, 2
-or 3 padded dims last); the constant ones pad the last dims of any tensor."""
+or 3 padded dims last); the constant ones pad the last dims of any tensor.
+
+Tests: tests/op_registry/padding.py, tests/test_conv_family.py, tests/test_conv_pool_3d.py"""
 import numpy as np
 
 from ..ops.shape import pad as _constant_pad

@@ -2,6 +2,8 @@
 (*, C·r², H, W) -> (*, C, H·r, W·r), and ``pixel_unshuffle`` / ``nn.PixelUnshuffle`` undo it.
 
 A pure reshape / permute: its gradient is g moved back by the inverse permutation.
+
+Tests: tests/op_registry/pixel_shuffle.py, tests/test_conv_family.py
 """
 from .module import Module
 

@@ -24,6 +24,8 @@ Nothing loops over pixels here: a loop over the kh·kw *offsets* of the window v
   is multiplying by a (OH, H) matrix A_H with 1/(end − start) on each window, so
       y = A_H · x · A_Wᵀ         and   dL/dx = A_Hᵀ · g · A_W
   two matmuls of Tensors: autograd gives every derivative.
+
+Tests: tests/op_registry/pooling.py, tests/test_conv_layers.py
 """
 import numpy as np
 

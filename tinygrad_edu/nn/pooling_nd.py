@@ -22,7 +22,9 @@ slice xpad[:, :, a·dd :: sd, i·dh :: sh, j·dw :: sw].
         dL/dx = g/divisor spread back over each window (``AvgPool3dTranspose``), whose own
         backward is average pooling again.
 
-Max unpooling lives in ``unpooling.py``."""
+Max unpooling lives in ``unpooling.py``.
+
+Tests: tests/op_registry/pooling_nd.py, tests/test_conv_pool_3d.py"""
 import itertools
 
 import numpy as np

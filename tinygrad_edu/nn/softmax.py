@@ -5,6 +5,8 @@ softmax turns a vector of scores into probabilities, yᵢ = e^(xᵢ - m) / Σⱼ
 maximum (so nothing overflows); log_softmax is x - logsumexp(x), stable for any x.  Both are engine
 ops (``ops/reduce.py``) with PyTorch's signatures here.  softmin is softmax(-x); glu gates one half
 of a dim with the sigmoid of the other.
+
+Tests: tests/op_registry/softmax.py, tests/test_activation_loss.py
 """
 from ..autograd.function import OpValueError
 from ..ops import elementwise as _ew, reduce as _red

@@ -7,6 +7,8 @@ zero output plane (N, C, *output_size), default size (in − 1)·s − 2p + k pe
     y.flat_plane[indices[k]] = x[k]        dL/dx[k] = g.flat_plane[indices[k]]   (a gather)
 
 It is linear in x; the gather's own derivative is the scatter again.
+
+Tests: tests/op_registry/unpooling.py, tests/test_conv_pool_3d.py
 """
 import numpy as np
 

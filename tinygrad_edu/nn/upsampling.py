@@ -16,7 +16,9 @@ blends the two neighbours i0 = ⌊s⌋ and i1 = min(i0 + 1, n − 1) with λ = s
 Bilinear does this along H, then along W.  Everything is a gather x[idx] and a weighted sum of
 Tensors, so the gradient comes from their own backwards: dL/dx[i] = Σ_o (weight of x[i] in
 y[o])·g[o] — a scatter-add of the λ-weighted output gradients (nearest: each g[o] goes to its
-one source pixel, so upsampling by 2 sums 2×2 blocks of g)."""
+one source pixel, so upsampling by 2 sums 2×2 blocks of g).
+
+Tests: tests/op_registry/upsampling.py, tests/test_conv_family.py"""
 import math
 
 import numpy as np

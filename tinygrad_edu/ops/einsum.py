@@ -15,6 +15,8 @@ gradient g with all the *other* operands, producing operand_k's letters:
 
 Letters only operand_k has (summed out right away) become a broadcast; a repeated letter puts the
 gradient back on the diagonal (an einsum with an identity matrix).  All in Tensor ops.
+
+Tests: tests/op_registry/einsum.py
 """
 import string
 

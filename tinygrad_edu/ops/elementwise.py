@@ -7,6 +7,8 @@ gradient back to its input's shape, so no op here has to.
 Backward formulas are written in Tensor ops (``grad * y``), which is what makes them
 differentiable again for ``create_graph=True``.  Masks (which entries a ReLU let through) are
 constants of the graph: their own derivative is zero almost everywhere.
+
+Tests: tests/op_registry/elementwise.py
 """
 import math
 

@@ -9,6 +9,8 @@ so their gradients follow from the chain rule.
   d/da = e^a / (e^a + e^b) = sigmoid(a - b), d/db = sigmoid(b - a).
 * ``isclose(a, b) = |a - b| <= atol + rtol |b|`` (equal infinities are close; NaN only with
   ``equal_nan``); a comparison, so it has no gradient.
+
+Tests: tests/test_function_forms.py
 """
 from ..tensor import Tensor
 

@@ -8,6 +8,8 @@ it came from, and *add* when one entry of x was read several times (``x[[0, 0]]`
 The scatter-add is itself an op (``IndexAdd``) whose backward is reading ``g[idx]`` again, so
 indexing is differentiable to any order.  Basic indexing (ints, slices with steps, None, ...) returns
 a NumPy view; integer arrays and boolean masks ("advanced" indexing) copy.
+
+Tests: tests/op_registry/indexing.py, tests/test_indexing_vs_torch.py
 """
 import numpy as np
 

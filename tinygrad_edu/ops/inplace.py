@@ -14,6 +14,8 @@ Two situations, two behaviours:
 
 A leaf that requires grad (a weight) may not be changed in place while recording: its old value
 is what the graph used, and PyTorch raises here too.
+
+Tests: tests/test_inplace.py
 """
 from ..autograd import grad_mode
 from ..autograd.function import Function

@@ -9,6 +9,8 @@ Each one is a *read* of x at an integer index array (``x[..., idx, ...]``), buil
 so an entry read twice (repeat_interleave, overlapping unfold windows) sums its gradients, and an
 entry never read (off-diagonal) gets 0.  ``diag`` of a vector *writes* instead: it places the
 vector on a diagonal of a zero matrix, whose gradient is reading that diagonal of g.
+
+Tests: tests/op_registry/layout.py
 """
 import numpy as np
 

@@ -9,6 +9,8 @@ Leading (batch) dims broadcast as in NumPy; the engine sums each gradient back o
 dims its input did not have.  1-D operands are made 2-D first (a row vector on the left, a column
 on the right) and the extra dim is removed after, exactly as ``torch.matmul`` does.  The product
 itself is one call into BLAS: never write this loop in Python.
+
+Tests: tests/op_registry/matmul.py
 """
 from ..autograd.function import Function
 

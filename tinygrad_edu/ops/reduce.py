@@ -10,6 +10,8 @@ A reduction maps many entries to one, so its backward spreads one gradient back 
 
 ``dim`` may be an int, a tuple of ints or None (every dim); ``keepdim=True`` keeps reduced dims as
 size 1.  Before broadcasting g back, its reduced dims are reinstated as size-1 dims.
+
+Tests: tests/op_registry/reduce.py
 """
 import builtins
 import functools

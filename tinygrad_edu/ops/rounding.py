@@ -16,6 +16,8 @@ d remainder/db = -floor(a/b).  frac(x) = x - trunc(x), so d frac/dx = 1.
 Type promotion is PyTorch's (``int32_tensor % 3.5`` is float32, int // int stays int).  Integer
 division by zero raises ``RuntimeError: ZeroDivisionError`` as torch does on the CPU; float division
 by zero follows IEEE (a/0 = ±inf, 0/0 = nan, and fmod/remainder by 0 are nan).
+
+Tests: tests/op_registry/rounding.py, tests/test_math_extra.py
 """
 import numpy as np
 

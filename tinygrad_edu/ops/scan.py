@@ -12,6 +12,8 @@ and breaks where x_j = 0, while the recurrence gives the product of the *other* 
 
 cummax/cummin pick entries (an index array, no gradient) and read them with ``gather``, so their
 gradient goes to the chosen positions:  dL/dx[idx[i]] += dL/dvalues[i].
+
+Tests: tests/op_registry/scan.py, tests/test_select_sort_scan.py
 """
 import numpy as np
 

@@ -9,6 +9,8 @@ Gradients (g = dL/dout):
     scatter_add:  dL/dx = g;                                      dL/dsrc = gather(g, dim, index)
     index_add:    dL/dx = g;                                      dL/dsource = alpha * g[..., index, ...]
 All are written with Tensor ops (indexing, IndexAdd), so they differentiate again.
+
+Tests: tests/op_registry/scatter.py
 """
 import numpy as np
 

@@ -3,6 +3,8 @@
 index_select and masked_select are reads of x (integer indices / a boolean mask), so their
 gradient is the scatter-add of indexing:  dL/dx = zeros_like(x);  dL/dx[idx] += dL/dy.
 nonzero returns int64 positions and has no gradient.
+
+Tests: tests/op_registry/selection.py
 """
 import numpy as np
 

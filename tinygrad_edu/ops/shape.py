@@ -12,6 +12,8 @@ Their backward moves the gradient back the same way:
 * flip:           dL/dx = flip(g)
 
 Most forwards return NumPy *views* (no copy); ``contiguous()`` makes a real copy when needed.
+
+Tests: tests/op_registry/shape.py
 """
 import numpy as np
 

@@ -8,6 +8,8 @@ gradient of the values is the gradient of gather, a scatter-add:
 
 The gradient flows to the chosen positions only; every other entry of x gets 0.  Indices are
 int64 and never carry a gradient.  NaN counts as larger than every number (as in PyTorch).
+
+Tests: tests/op_registry/sorting.py, tests/test_select_sort_scan.py
 """
 import numpy as np
 

@@ -4,6 +4,8 @@ Each is elementwise, y = f(x), so dL/dx = g * f'(x); the derivative is written n
 Integer and bool inputs are computed in the default float dtype (float32), as PyTorch does.
 Outside the real domain (asin(2), log2(-1)) the result is nan; at the poles it is ±inf.
 sin, cos and tanh live in ``elementwise.py``.
+
+Tests: tests/op_registry/trig.py, tests/test_math_extra.py
 """
 import math
 

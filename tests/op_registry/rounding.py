@@ -1,8 +1,10 @@
-"""Registry entries: rounding and integer-style division (div modes, //, fmod, %, trunc, floor, ceil,
-round, frac) and the trig/hyperbolic family with exp2/expm1/log2/log10 (ops/rounding.py, ops/trig.py).
+"""Registry entries for ``tinygrad_edu/ops/rounding.py``: division with rounding modes (div modes, //),
+fmod, remainder and %, trunc, floor, ceil, round (decimals too), frac, and copysign.
 
 Remainders and frac jump where a/b (or x) is a whole number: gradcheck keeps away from those points.
-The rounded ops have zero gradient (torch's convention); their backward parity is still checked."""
+The rounded ops have zero gradient (torch's convention); their backward parity is still checked.
+copysign(a, b) = |a| with b's sign: smooth in a away from a = 0 (the kink of |a|) and flat in b away
+from b = 0 (where the sign flips), so both inputs are drawn away from zero ("kink" domain)."""
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ SPECS = []
 
 
 def add(name, cases, **kw):
-    SPECS.append(OpSpec(name=name, cases=cases, family="math_extra", **kw))
+    SPECS.append(OpSpec(name=name, cases=cases, family="rounding", **kw))
 
 
 def _away_from_jumps(case):
@@ -60,27 +62,10 @@ add("round_decimals_neg", unary(), gradcheck=False, **same(lambda a: (a * 100).r
 add("frac", unary(), smooth_at=_away_from_jumps, **same(lambda a: a.frac()))
 add("frac_fn", unary(), smooth_at=_away_from_jumps, ours=lambda a: tg.frac(a), ref=lambda a: torch.frac(a))
 
-# ---- trig, hyperbolic and their inverses ------------------------------------------------------
-add("tan", unary(), **same(lambda a: (a * 0.7).tan()))
-add("asin", unary(), **same(lambda a: (a * 0.45).asin()))
-add("acos", unary(), **same(lambda a: (a * 0.45).acos()))
-add("atan", unary(), **same(lambda a: a.atan()))
-add("arcsin_alias", unary(), ours=lambda a: tg.arcsin(a * 0.45), ref=lambda a: torch.arcsin(a * 0.45))
-add("arctan_fn", unary(), ours=lambda a: tg.arctan(a), ref=lambda a: torch.arctan(a))
-add("atan2", binary("nonzero", "nonzero"), **same(lambda a, b: a.atan2(b)))
-add("atan2_fn", binary("real", "nonzero"), ours=lambda a, b: tg.atan2(a, b),
-    ref=lambda a, b: torch.atan2(a, b))
-add("sinh", unary(), **same(lambda a: a.sinh()))
-add("cosh", unary(), **same(lambda a: a.cosh()))
-add("asinh", unary(), **same(lambda a: a.asinh()))
-add("acosh", unary("positive"), **same(lambda a: (a + 0.6).acosh()))
-add("atanh", unary(), **same(lambda a: (a * 0.45).atanh()))
-add("arccosh_fn", unary("positive"), ours=lambda a: tg.arccosh(a + 0.6), ref=lambda a: torch.arccosh(a + 0.6))
-add("exp2", unary(), **same(lambda a: a.exp2()))
-add("expm1", unary(), **same(lambda a: a.expm1()))
-add("log2", unary("positive"), **same(lambda a: a.log2()))
-add("log10", unary("positive"), **same(lambda a: a.log10()))
-add("square", unary(), **same(lambda a: a.square()))
-add("square_fn", unary(), ours=lambda a: tg.square(a), ref=lambda a: torch.square(a))
-add("reciprocal", unary("nonzero"), **same(lambda a: a.reciprocal()))
-add("expm1_fn", unary(), ours=lambda a: tg.expm1(a), ref=lambda a: torch.expm1(a))
+
+# ---- copysign ----------------------------------------------------------------------------------
+add("copysign", binary("kink", "kink"), **same(lambda a, b: a.copysign(b)))
+add("copysign_fn", binary("kink", "kink"),
+    ours=lambda a, b: tg.copysign(a, b), ref=lambda a, b: torch.copysign(a, b))
+add("copysign_scalar_neg", unary("kink"), **same(lambda a: a.copysign(-1.5)))
+add("copysign_scalar_pos", unary("kink"), **same(lambda a: a.copysign(2.0)))

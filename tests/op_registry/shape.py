@@ -1,5 +1,6 @@
-"""Registry entries: shape ops (reshape view permute transpose expand broadcast_to squeeze
-unsqueeze flatten contiguous cat stack split chunk pad repeat flip)."""
+"""Registry entries for ``tinygrad_edu/ops/shape.py``: shape ops (reshape view permute transpose T mT
+expand broadcast_to expand_as squeeze unsqueeze flatten contiguous cat stack split chunk constant pad
+repeat flip)."""
 import numpy as np
 import torch
 import torch.nn.functional as TF
