@@ -53,6 +53,9 @@ def add_arguments(parser):
                         help="stop after this many steps in all (a smoke run; not saved with the run)")
     parser.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
                         help="train on the first N training images only (default: all)")
+    parser.add_argument("--limit-test", type=positive_int, default=None, metavar="N",
+                        help="evaluate after each epoch on the first N test images only (default: all "
+                             "10,000; smoke runs)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="the run folder (default: runs/MODEL_DATASET)")
     parser.add_argument("--resume", action="store_true",
@@ -85,7 +88,8 @@ def run(args):
               "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
               "weight_decay": args.weight_decay, "scheduler": args.scheduler,
               "label_smoothing": args.label_smoothing, "augment": AUGMENT[args.augment],
-              "seed": args.seed, "limit_train": args.limit_train, "init_from": args.init_from,
+              "seed": args.seed, "limit_train": args.limit_train,
+              "limit_test": args.limit_test, "init_from": args.init_from,
               "max_steps": args.max_steps, "data": args.data}
     config = TrainConfig(**start_run(args, out, "image", config, extendable=("epochs",)))
 
@@ -96,6 +100,8 @@ def run(args):
         raise UsageError(f"data set {config.dataset!r} is not available: {exc}") from None
     except ImportError as exc:
         raise UsageError(f"data set {config.dataset!r} needs a package that is missing: {exc}") from None
+    if config.limit_test is not None:
+        data.x_test, data.y_test = data.x_test[:config.limit_test], data.y_test[:config.limit_test]
     manual_seed(config.seed)
     try:
         model = build_image_model(config.model, data.x_train.shape[1:], len(data.classes))

@@ -54,6 +54,7 @@ class TrainConfig:
     seed: int = 0
     max_steps: int = None           # stop early (smoke runs)
     limit_train: int = None         # train on the first N images only (smoke runs)
+    limit_test: int = None          # evaluate on the first N test images only (smoke runs)
     eval_batch_size: int = 500
     data: str = None
     init_from: str = None           # start from this checkpoint's model weights (fresh optimizer, schedule)

@@ -1,0 +1,122 @@
+"""Every command the README shows runs, as written, in a smoke form.
+
+The README's ```bash blocks are read in order; each ``python -m tinygrad_edu ...`` command in them is run
+in one scratch folder (so later commands find the run folders earlier ones made), with ``.venv/bin/python``
+replaced by this interpreter and, appended, the few options that make it a smoke run (``SMOKE``: two steps
+instead of two thousand; an option given twice takes the last value).  A command must exit 0.  The lines
+that are not ``tinygrad_edu`` commands must be the install and test lines listed in ``NOT_RUN`` (``.ci/run``
+is what runs those), so a new kind of command cannot slip into the README untested.  The ```python blocks
+run too.
+"""
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from staged_data import staged_data_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def staged_data_root():
+    return staged_data_dir("mnist/t10k-labels-idx1-ubyte.gz")
+
+#: options appended to each command (by subcommand; None = the main job) to make it a smoke run
+SMOKE = {
+    None: ["--epochs", "1", "--max-steps", "5", "--no-progress"],
+    "train": ["--epochs", "1", "--max-steps", "2", "--limit-train", "128", "--limit-test", "200",
+              "--no-progress"],
+    "gpt": ["--max-iters", "2", "--eval-interval", "1", "--eval-iters", "1", "--final-eval-iters", "1",
+            "--sample-tokens", "5", "--no-progress"],
+    "pretrain": ["--steps", "2", "--eval-interval", "1", "--eval-batches", "1", "--no-progress"],
+    "finetune": ["--epochs", "1", "--max-steps", "2", "--limit-train", "32", "--limit-eval", "32",
+                 "--no-progress"],
+    "evaluate": ["--limit", "64"],
+    "generate": ["--max-new-tokens", "10"],
+}
+#: a resumed run extends itself: there the smoke options that set the length must not shrink it again
+LENGTH_OPTIONS = {"--epochs", "--max-iters", "--steps"}
+
+#: README lines that are not tinygrad_edu commands, and why they are not run here
+NOT_RUN = (
+    ("python3 -m venv .venv", "creating the venv: .ci/run does this"),
+    (".venv/bin/pip install", "installing: .ci/run does this"),
+    (".venv/bin/python -m pytest", "the test suite itself"),
+)
+
+
+def _bash_blocks(text):
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def readme_commands():
+    """The README's tinygrad_edu commands, in order, as argument lists (after ``-m tinygrad_edu``)."""
+    commands = []
+    for block in _bash_blocks(README.read_text()):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in (p.strip() for p in line.split("&&")):
+                if not part or part.startswith("#"):
+                    continue
+                if any(part.startswith(prefix) for prefix, _ in NOT_RUN):
+                    continue
+                words = shlex.split(part, comments=True)
+                assert words[:3] in (["python", "-m", "tinygrad_edu"], [".venv/bin/python", "-m", "tinygrad_edu"]), (
+                    f"README command {part!r} is neither a tinygrad_edu command nor listed in NOT_RUN")
+                commands.append(words[3:])
+    return commands
+
+
+def smoke_form(argv):
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    extra = list(SMOKE.get(command, []))
+    if "--resume" in argv:  # keep the length the README asks for; only the steps of this run are cut
+        for option in LENGTH_OPTIONS:
+            if option in extra:
+                i = extra.index(option)
+                del extra[i:i + 2]
+    return argv + extra
+
+
+def test_the_readme_has_commands_for_every_subcommand_it_documents():
+    used = {argv[0] if argv and not argv[0].startswith("-") else None for argv in readme_commands()}
+    for name in ("train", "evaluate", "gpt", "generate", "predict", "export", "pretrain", "finetune"):
+        assert name in used, f"the README shows no `{name}` command"
+    assert None in used, "the README shows no main-job command"
+
+
+def _write_example_inputs(folder):
+    """The input files the README's predict commands name (digit.png: an MNIST test image)."""
+    from PIL import Image
+    from tinygrad_edu.data import MNIST
+    image = MNIST(staged_data_root(), train=False, download=False).images[0]
+    Image.fromarray(np.asarray(image, np.uint8)).save(folder / "digit.png")
+
+
+@pytest.mark.slow
+def test_every_readme_command_runs_in_smoke_form(tmp_path):
+    if staged_data_root() is None:
+        pytest.skip("the staged data sets are not found: set TINYGRAD_EDU_DATA (../shared/data in CI)")
+    _write_example_inputs(tmp_path)
+    env = dict(os.environ, MPLBACKEND="Agg", TINYGRAD_EDU_DATA=str(staged_data_root()))
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    for argv in readme_commands():
+        full = [sys.executable, "-m", "tinygrad_edu"] + smoke_form(argv)
+        done = subprocess.run(full, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (f"README command failed: {shlex.join(argv)}\n(smoke form: "
+                                      f"{shlex.join(full[1:])})\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        assert "Traceback" not in done.stderr
+
+
+def test_the_readme_python_examples_run(tmp_path):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "the README has no python example"
+    for code in blocks:
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg"))
+        assert done.returncode == 0, f"README example failed:\n{code}\n{done.stderr[-2000:]}"
