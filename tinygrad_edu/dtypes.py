@@ -63,14 +63,6 @@ def as_dtype(dtype):
         raise TypeError(f"unknown dtype {dtype!r}") from None
 
 
-def is_floating(dtype):
-    return dtype.kind == "f"
-
-
-def is_integer_or_bool(dtype):
-    return dtype.kind in "biu"
-
-
 def _category(dtype):
     return 0 if dtype == np.bool_ else (2 if dtype.kind in "fc" else 1)
 

@@ -37,7 +37,7 @@ import zipfile
 
 import numpy as np
 
-from .download import ChecksumError, DownloadError, cache_folder, download, search_folders, sha256_of
+from .download import ChecksumError, DownloadError, download, search_folders, sha256_of
 from .image_arrays import ImageArrayDataset
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -159,11 +159,6 @@ def read_binary_folder(folder, train=True):
 # ---------------------------------------------------------------------------------------------
 # Finding the files
 # ---------------------------------------------------------------------------------------------
-def cache_dir():
-    """``$TINYGRAD_EDU_CACHE/cifar10``, default ``~/.cache/tinygrad_edu/cifar10``."""
-    return cache_folder("cifar10")
-
-
 def _mirrors():
     env = os.environ.get("TINYGRAD_EDU_CIFAR10_MIRRORS")
     return tuple(env.split()) if env else MIRRORS

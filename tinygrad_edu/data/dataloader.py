@@ -99,10 +99,6 @@ class DataLoader:
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler) if self.batch_sampler is not None else len(self.sampler)
 
-    def batch_indices(self):
-        """The index arrays of one epoch's batches (draws a new order when shuffling)."""
-        return [np.asarray(batch, dtype=np.int64) for batch in self.batch_sampler]
-
     def __iter__(self):
         collate = self.collate_fn or default_collate
         if self._iterable:

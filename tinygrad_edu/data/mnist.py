@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-from .download import DownloadError, cache_folder, download, search_folders
+from .download import DownloadError, download, search_folders
 from .image_arrays import ImageArrayDataset
 
 # name -> SHA-256 of the .gz file exactly as the mirrors serve it (the original LeCun files).
@@ -93,11 +93,6 @@ def read_idx(path, expected_magic, item_shape=()):
 # ---------------------------------------------------------------------------------------------
 # Finding the files
 # ---------------------------------------------------------------------------------------------
-def cache_dir():
-    """``$TINYGRAD_EDU_CACHE/mnist``, default ``~/.cache/tinygrad_edu/mnist``."""
-    return cache_folder("mnist")
-
-
 def _mirrors():
     env = os.environ.get("TINYGRAD_EDU_MNIST_MIRRORS")
     return tuple(env.split()) if env else MIRRORS

@@ -33,11 +33,6 @@ def _maybe_inplace(input, inplace, name, fn):  # noqa: A002
     return apply_inplace(input, name + "_", fn) if inplace else fn(input)
 
 
-def _const(mask):
-    """A bool array as a graph constant."""
-    return Tensor._wrap(mask)
-
-
 # ---------------------------------------------------------------------------------------------
 # the classic ones, with PyTorch's signatures
 # ---------------------------------------------------------------------------------------------

@@ -24,10 +24,6 @@ class ImageData:
     def in_channels(self):
         return self.x_train.shape[1]
 
-    @property
-    def image_size(self):
-        return self.x_train.shape[2]
-
 
 def _normalise(images_nhwc_uint8, name):
     mean, std = _STATS[name]
