@@ -8,7 +8,8 @@ Row (ratio = library time / torch time):
 
 * ``lstm``: one ``nn.LSTM(64, 128)`` layer (the size of a character-level language model) over 32 time
   steps at batch 16, forward and backward; ``lstm_long``: the same over 256 steps (a time per step that
-  stays flat from 32 to 256 steps shows the backward is linear in the sequence length): ``out, (h, c) = lstm(x)``, then
+  stays flat from 32 to 256 steps shows the backward is linear in the sequence length):
+  ``out, (h, c) = lstm(x)``, then
   ``(out * G).sum().backward()`` with a fixed upstream gradient ``G``.  The weights are drawn in
   tinygrad_edu and copied into torch through ``state_dict``; before timing, the output and every
   gradient (input and the four parameters) are compared.

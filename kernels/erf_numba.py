@@ -1,6 +1,6 @@
 """erf on the CPU, compiled by numba: the "fast" tier of the ``erf`` kernel.
 
-The reference (``_erf_reference`` in ``tinygrad_edu/ops/elementwise.py``) calls Python's ``math.erf``
+The reference (``_erf_reference`` in ``tinygrad_edu/ops/unary_math.py``) calls Python's ``math.erf``
 once per entry through ``np.vectorize``: about a microsecond of interpreter work per number.  Here
 ``numba.vectorize`` compiles the very same scalar function into a NumPy *ufunc*: one loop in machine
 code that calls the C library's erf, with broadcasting, strides and 0-d/empty arrays handled by NumPy.

@@ -255,7 +255,7 @@ def source_of(spec, case):
     """The registry file a spec belongs in, by the rule: of the calls the spec's code (in
     tests/op_registry/) makes into the package, take the last one (the outermost op of an expression:
     ``(a * 0.7).tan()`` tests tan); its op module is the first module it enters that has a registry
-    file (``F.conv2d`` is in nn/conv.py itself; ``x + y`` enters tensor.py, then ops/elementwise.py)."""
+    file (``F.conv2d`` is in nn/conv.py itself; ``x + y`` enters tensor_arithmetic.py, then ops/elementwise.py)."""
     registry = {registry_name(m) for m in REGISTRY_FILES}
     calls = []
 

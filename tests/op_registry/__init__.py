@@ -11,8 +11,8 @@ order of ``REGISTRY_FILES`` (ops/ first, then nn/); test ids are the spec names,
 ``tests/test_op_registry_coverage.py`` checks that every ``Function`` of the package is reached.
 """
 from . import (  # ops/
-    elementwise, matmul, reduce, shape, indexing, selection, sorting, scan, layout, scatter, einsum,
-    rounding, trig)
+    elementwise, unary_math, nonlinearity, where_clamp, comparison, matmul, reduce, shape, join_split,
+    indexing, selection, sorting, scan, layout, scatter, einsum, rounding, trig)
 from . import (  # nn/
     linear, dropout, loss, loss_binary, loss_regression, softmax, embedding, activation,
     activation_hard, distance, conv, conv_nd, conv_transpose, pooling, pooling_nd, unpooling, padding,
@@ -20,8 +20,8 @@ from . import (  # nn/
 from .spec import Case, OpSpec, values  # noqa: F401
 
 REGISTRY_FILES = (
-    elementwise, matmul, reduce, shape, indexing, selection, sorting, scan, layout, scatter, einsum,
-    rounding, trig,
+    elementwise, unary_math, nonlinearity, where_clamp, comparison, matmul, reduce, shape, join_split,
+    indexing, selection, sorting, scan, layout, scatter, einsum, rounding, trig,
     linear, dropout, loss, loss_binary, loss_regression, softmax, embedding, activation,
     activation_hard, distance, conv, conv_nd, conv_transpose, pooling, pooling_nd, unpooling, padding,
     pixel_shuffle, fold, upsampling, batchnorm, normalization, attention)

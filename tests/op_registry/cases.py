@@ -2,13 +2,16 @@
 
 A builder used by the specs of one registry file lives in that file, next to its specs; the ones here
 are used by several (``values_of`` by ``sorting.py`` and ``scan.py``, ``batch`` by every convolution
-and pooling file, ...).  The vocabulary itself (``OpSpec``, ``Case``, domains, shapes, ``unary``,
-``binary``, ``reduction``) is in ``spec.py``."""
+and pooling file, ``fn_pair`` by the files of the elementwise family, ...).  The vocabulary itself
+(``OpSpec``, ``Case``, domains, shapes, ``unary``, ``binary``, ``reduction``) is in ``spec.py``."""
 import importlib
 
 import numpy as np
+import torch
 import torch.nn.functional as TF
 from hypothesis import strategies as st
+
+import tinygrad_edu as tg
 
 from .spec import Case, broadcast_pair, seeds, shapes, values
 
@@ -30,6 +33,13 @@ def f_call(fn_name):
     """``F.<fn_name>(*inputs, **kwargs)`` here, ``torch.nn.functional.<fn_name>`` in torch."""
     return dict(ours=lambda *a, **k: getattr(F, fn_name)(*a, **k),
                 ref=lambda *a, **k: getattr(TF, fn_name)(*a, **k))
+
+
+def fn_pair(name, torch_fn=None, **kwargs):
+    """``tg.<name>(x, **kw)`` here, ``torch.<name>`` (or ``torch_fn``) in torch."""
+    ours = getattr(tg, name)
+    ref = torch_fn or getattr(torch, name)
+    return dict(ours=lambda x, **kw: ours(x, **kw), ref=lambda x, **kw: ref(x, **kw))
 
 
 def f_pair(name):
@@ -56,6 +66,23 @@ def values_of(expr):
 # ---------------------------------------------------------------------------------------------
 # Case builders
 # ---------------------------------------------------------------------------------------------
+def with_shape(kwargs_of_shape, min_dims=0, max_dims=3, sides=None, n_inputs=1, same_shape=True):
+    """cases(mode) that draw a shape, then kwargs from ``kwargs_of_shape(draw, shape)``."""
+    def cases(mode):
+        @st.composite
+        def build(draw):
+            if sides is not None and mode == "any":
+                ndim = draw(st.integers(min_dims, max_dims))
+                shape = tuple(draw(st.lists(st.sampled_from(sides), min_size=ndim, max_size=ndim)))
+            else:
+                shape = draw(shapes(mode, min_dims, max_dims))
+            kwargs = kwargs_of_shape(draw, shape)
+            rng = np.random.default_rng(draw(seeds()))
+            return Case(tuple(values(rng, shape) for _ in range(n_inputs)), kwargs)
+        return build()
+    return cases
+
+
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 
 

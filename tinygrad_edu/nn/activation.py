@@ -2,7 +2,7 @@
 
 PyTorch keeps the modules in ``torch.nn.modules.activation``.  Here live the classic ones
 (``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``tanh``, ``sigmoid``, ``elu``, ``softplus``: engine ops
-of ``ops/elementwise.py`` with PyTorch's signatures) and the **smooth** ones (``celu``, ``selu``,
+of ``ops/nonlinearity.py`` with PyTorch's signatures) and the **smooth** ones (``celu``, ``selu``,
 ``logsigmoid``, ``mish``, ``softsign``, ``tanhshrink``), plus ``prelu``: a composition of engine ops
 where that is exact and stable, or one ``Function`` where stability needs care (``logsigmoid`` for
 |x| ≫ 1).  The piecewise-linear family (``hardtanh``, ``relu6``, ``hardsigmoid``, ``hardswish``, the

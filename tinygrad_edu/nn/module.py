@@ -14,18 +14,29 @@ the type of the value.  Walking the tree then gives every parameter with a dotte
 weights move between the two frameworks one to one.
 
 ``module(x)`` runs the forward pre-hooks, ``forward(x)`` and the forward hooks.
+
+The class is split by topic; ``Module`` derives from four mixins, so everything is still a method
+of ``Module``:
+
+* this file — ``Parameter``; attribute registration, ``__call__``, walking the tree
+  (``children``, ``named_parameters``, ...), ``train``/``eval``, ``zero_grad``;
+* module_hooks.py — ``register_forward_hook`` and the other hook registrations;
+* module_state.py — ``state_dict`` and ``load_state_dict``;
+* module_convert.py — ``to``, ``float``, ``cuda``, ... and ``apply``;
+* module_repr.py — ``__repr__`` and ``extra_repr``.
 """
-import itertools
-import weakref
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd import hooks as hooks_lib
-from ..backend import Device, to_device
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from .module_convert import ModuleConvert
+from .module_hooks import ModuleHooks
+from .module_repr import ModuleRepr
+from .module_state import ModuleState
 
 
 class Parameter(Tensor):
@@ -72,10 +83,7 @@ RemovableHandle = hooks_lib.RemovableHandle
 _HookDict = hooks_lib.HookDict
 
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class Module:
+class Module(ModuleHooks, ModuleState, ModuleConvert, ModuleRepr):
     """Base class of every layer and model: subclass it, create parameters and submodules in
     ``__init__`` (after ``super().__init__()``), and write ``forward``."""
 
@@ -130,62 +138,6 @@ class Module:
         if backward_state is not None:
             output = backward_state.wrap_outputs(output)
         return output
-
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
-        """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs,
-        output)`` with ``with_kwargs=True``); a non-None return value replaces the output.
-        Returns a handle whose ``remove()`` unregisters it."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs.add(handle.id)
-        if prepend:
-            self._move_to_front(self._forward_hooks, handle.id)
-        return handle
-
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        """Call ``hook(module, args)`` before every forward; a non-None return value replaces the
-        positional arguments (``(args, kwargs)`` with ``with_kwargs=True``)."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs.add(handle.id)
-        if prepend:
-            self._move_to_front(self._forward_pre_hooks, handle.id)
-        return handle
-
-    def register_full_backward_pre_hook(self, hook, prepend=False):
-        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are known,
-        before they flow into the module; a non-None return (a tuple like ``grad_output``) replaces
-        them. ``grad_output`` has one entry per output (None for a non-tensor one)."""
-        handle = RemovableHandle(self._backward_pre_hooks)
-        self._backward_pre_hooks[handle.id] = hook
-        if prepend:
-            self._move_to_front(self._backward_pre_hooks, handle.id)
-        return handle
-
-    def register_full_backward_hook(self, hook, prepend=False):
-        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's inputs
-        are computed: ``grad_input[i]`` is dL/d(args[i]) (None for a non-tensor argument),
-        ``grad_output`` as for the pre-hook.  A non-None return (a tuple like ``grad_input``)
-        replaces the input gradients that flow on.  If no input requires grad, the hook runs as soon
-        as ``grad_output`` is known, with ``grad_input`` all None.  Module hooks see the gradients
-        of the positional tensor arguments only, as in PyTorch."""
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        if prepend:
-            self._move_to_front(self._backward_hooks, handle.id)
-        return handle
-
-    def register_backward_hook(self, hook):
-        raise NotImplementedError("register_backward_hook (PyTorch's deprecated non-full hook) is not "
-                                  "provided: use register_full_backward_hook")
-
-    @staticmethod
-    def _move_to_front(hooks, key):
-        items = [(key, hooks.pop(key))] + list(hooks.items())
-        hooks.clear()
-        hooks.update(items)
 
     # ---- registration on attribute assignment ----------------------------------------------------
     def __setattr__(self, name, value):
@@ -382,13 +334,6 @@ class Module:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    def apply(self, fn):
-        """Call ``fn(module)`` on every descendant, then on this module (e.g. custom init)."""
-        for module in self.children():
-            module.apply(fn)
-        fn(self)
-        return self
-
     # ---- modes and gradients ------------------------------------------------------------------------
     def train(self, mode=True):
         """Set training mode (dropout active, …) on this module and every descendant."""
@@ -418,158 +363,6 @@ class Module:
                 param.grad = param.grad.detach()
                 param.grad.array[...] = 0
                 param.grad._version_box[0] += 1
-
-    # ---- moving and converting -------------------------------------------------------------------
-    def _apply_to_arrays(self, convert):
-        """Replace the data of every parameter, buffer and gradient by ``convert(array)``,
-        keeping each Parameter object (so optimizers holding it stay valid)."""
-        for module in self.modules():
-            for table in (module._parameters, module._buffers):
-                for name, t in table.items():
-                    if t is None:
-                        continue
-                    t.array = convert(t.array)
-                    if t.grad is not None:
-                        t.grad = Tensor._wrap(convert(t.grad.array))
-        return self
-
-    def to(self, *args, **kwargs):
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``: move and/or cast
-        every parameter and buffer in place (a dtype applies to floating point ones only)."""
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, (str, Device)) and str(a).split(":")[0] in ("cpu", "cuda"):
-                device = a
-            else:
-                dtype = a
-        dtype = _dt.as_dtype(dtype)
-        if dtype is not None and dtype.kind not in "fc":
-            raise TypeError(f"Module.to: only floating point dtypes are accepted, got {dtype}")
-
-        def convert(array):
-            if dtype is not None and array.dtype.kind in "fc" and array.dtype != dtype:
-                array = array.astype(dtype)
-            if device is not None:
-                array = to_device(array, device)
-            return array
-        return self._apply_to_arrays(convert)
-
-    def float(self):
-        return self.to(_dt.float32)
-
-    def double(self):
-        return self.to(_dt.float64)
-
-    def half(self):
-        return self.to(_dt.float16)
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, device=None):
-        return self.to("cuda" if device is None else f"cuda:{device}")
-
-    # ---- state ---------------------------------------------------------------------------------------
-    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
-        """Every parameter and persistent buffer by dotted name, in PyTorch's order (a module's
-        own parameters, then its buffers, then each child's entries) and with PyTorch's keys
-        (``0.weight``, ``encoder.layer.bias``).  Values are detached tensors sharing memory."""
-        if destination is None:
-            destination = OrderedDict()
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buffer if keep_vars else buffer.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        return destination
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy the values of ``state_dict`` into this module's parameters and buffers.
-
-        Values may be Tensors, NumPy arrays or anything ``numpy.asarray`` reads (PyTorch CPU
-        tensors included); each is cast to the destination's dtype and device.  Everything is
-        checked before anything is copied: a shape mismatch always raises, and with ``strict``
-        so do missing and unexpected keys — one error listing every problem.  Returns
-        ``(missing_keys, unexpected_keys)``.
-        """
-        own = self.state_dict(keep_vars=True)
-        missing = [key for key in own if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
-        errors = []
-        if strict:
-            if missing:
-                errors.append("Missing key(s) in state_dict: " +
-                              ", ".join(f'"{k}"' for k in missing) + ".")
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " +
-                              ", ".join(f'"{k}"' for k in unexpected) + ".")
-        arrays = {}
-        for key, dest in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if isinstance(value, Tensor):
-                array = value.array
-            elif hasattr(value, "__cuda_array_interface__") or isinstance(value, np.ndarray):
-                array = value            # a NumPy or CuPy array as it is
-            else:
-                array = np.asarray(value)  # lists, PyTorch CPU tensors, …
-            if tuple(array.shape) != tuple(dest.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{tuple(array.shape)} from checkpoint, the shape in current model is "
-                              f"{tuple(dest.shape)}.")
-            arrays[key] = array
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t" +
-                               "\n\t".join(errors))
-        with grad_mode.no_grad():
-            for key, array in arrays.items():
-                dest = own[key]
-                array = to_device(array, dest.device)
-                if assign:
-                    dest.array = array.astype(dest.dtype, copy=True)
-                else:
-                    dest.array[...] = array
-                dest._version_box[0] += 1
-        return _IncompatibleKeys(missing, unexpected)
-
-    # ---- printing ---------------------------------------------------------------------------------------
-    def _get_name(self):
-        return type(self).__name__
-
-    def extra_repr(self):
-        """The text inside the parentheses of this module's repr (override it in layers)."""
-        return ""
-
-    def __repr__(self):
-        extra = self.extra_repr()
-        extra_lines = extra.split("\n") if extra else []
-        child_lines = [f"({name}): " + _indent(repr(module), 2)
-                       for name, module in self._modules.items()]
-        lines = extra_lines + child_lines
-        text = self._get_name() + "("
-        if lines:
-            if len(extra_lines) == 1 and not child_lines:
-                text += extra_lines[0]
-            else:
-                text += "\n  " + "\n  ".join(lines) + "\n"
-        return text + ")"
-
-
-def _indent(text, spaces):
-    """Indent every line but the first (how nested reprs line up)."""
-    first, *rest = text.split("\n")
-    if not rest:
-        return text
-    return first + "\n" + "\n".join(" " * spaces + line for line in rest)
 
 
 __all__ = ["Module", "Parameter", "RemovableHandle"]

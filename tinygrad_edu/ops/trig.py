@@ -3,7 +3,7 @@
 Each is elementwise, y = f(x), so dL/dx = g * f'(x); the derivative is written next to each op.
 Integer and bool inputs are computed in the default float dtype (float32), as PyTorch does.
 Outside the real domain (asin(2), log2(-1)) the result is nan; at the poles it is ±inf.
-sin, cos and tanh live in ``elementwise.py``.
+sin and cos live in ``unary_math.py``, tanh in ``nonlinearity.py``.
 
 Tests: tests/op_registry/trig.py, tests/test_math_extra.py
 """
