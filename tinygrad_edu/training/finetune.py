@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from .plots import plot_finetune
 from .restore import load_weights
 from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
 
@@ -197,27 +198,6 @@ def evaluate(model, tokenizer, task, config, batch_size=64, progress=None):
     scores = entity_f1(true_tags, pred_tags)
     return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"],
             "loss": loss_sum / max(n, 1)}
-
-
-def plot_finetune(history, path, metric, title=""):
-    from .plots import _pyplot
-    plt = _pyplot()
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(9, 3.4))
-    ax_loss.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.5, lw=0.8, label="train")
-    ax_loss.plot(history["eval_step"], history["eval_loss"], "s-", color="tab:orange", label="eval")
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("cross-entropy")
-    ax_loss.legend()
-    ax_metric.plot(history["eval_step"], [100 * m for m in history["eval_metric"]], "s-", color="tab:green")
-    ax_metric.set_xlabel("step")
-    ax_metric.set_ylabel(f"{metric} (%)")
-    for ax in (ax_loss, ax_metric):
-        ax.grid(alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 # ------------------------------------------------------------------------------------------------

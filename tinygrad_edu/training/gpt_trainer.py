@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from .plots import plot_losses
 from .restore import load_weights
 from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
 
@@ -126,25 +127,6 @@ def split_loss(model, data, block_size, batch_size=64):
                                      reduction="sum").item()
     model.train(was_training)
     return total / (n_windows * block_size)
-
-
-def plot_losses(history, path, title=""):
-    from .plots import _pyplot
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(history["train_iter"], history["train_loss"], color="tab:blue", alpha=0.35, lw=0.8,
-            label="train (batch)")
-    ax.plot(history["eval_iter"], history["eval_train"], "o-", color="tab:blue", label="train (estimate)")
-    ax.plot(history["eval_iter"], history["eval_val"], "s-", color="tab:orange", label="validation")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("cross-entropy (nats / character)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, progress_bar=True):

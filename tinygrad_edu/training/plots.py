@@ -1,4 +1,6 @@
-"""Figures of a training run: loss and accuracy curves, and the confusion matrix."""
+"""Figures of a training run, for every kind of run in one place: the image classifiers' loss and
+accuracy curves and confusion matrix, the GPT's loss curves, the fine-tune's loss and metric, and
+the masked-LM pre-training curve.  Each is saved as a PNG in the run folder."""
 import numpy as np
 
 
@@ -53,6 +55,61 @@ def plot_confusion_matrix(counts, classes, path, title="confusion matrix"):
             ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
                     color="white" if counts[i, j] > threshold else "black")
     ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_losses(history, path, title=""):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(history["train_iter"], history["train_loss"], color="tab:blue", alpha=0.35, lw=0.8,
+            label="train (batch)")
+    ax.plot(history["eval_iter"], history["eval_train"], "o-", color="tab:blue", label="train (estimate)")
+    ax.plot(history["eval_iter"], history["eval_val"], "s-", color="tab:orange", label="validation")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cross-entropy (nats / character)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_finetune(history, path, metric, title=""):
+    plt = _pyplot()
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax_loss.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.5, lw=0.8, label="train")
+    ax_loss.plot(history["eval_step"], history["eval_loss"], "s-", color="tab:orange", label="eval")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("cross-entropy")
+    ax_loss.legend()
+    ax_metric.plot(history["eval_step"], [100 * m for m in history["eval_metric"]], "s-", color="tab:green")
+    ax_metric.set_xlabel("step")
+    ax_metric.set_ylabel(f"{metric} (%)")
+    for ax in (ax_loss, ax_metric):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_mlm(history, path):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.4, lw=0.8, label="train batch")
+    ax.plot(history["eval_step"], history["eval_loss"], "s-", color="tab:orange", label="held-out")
+    ax.axhline(np.log(30522), color="gray", ls="--", lw=0.8, label="uniform guess (ln V)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("masked-LM cross-entropy")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("mini-BERT masked-LM pre-training")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from .plots import plot_mlm
 from .restore import load_weights
 from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
 
@@ -227,19 +228,3 @@ def pretrain(config, out_dir, resume=False, log=print, progress_bar=True):
     return model, tokenizer, history
 
 
-def plot_mlm(history, path):
-    from .plots import _pyplot
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(history["step"], history["train_loss"], color="tab:blue", alpha=0.4, lw=0.8, label="train batch")
-    ax.plot(history["eval_step"], history["eval_loss"], "s-", color="tab:orange", label="held-out")
-    ax.axhline(np.log(30522), color="gray", ls="--", lw=0.8, label="uniform guess (ln V)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("masked-LM cross-entropy")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title("mini-BERT masked-LM pre-training")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
