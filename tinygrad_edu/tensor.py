@@ -16,7 +16,8 @@ mixins, and everything is still a method of ``Tensor``:
 
 * this file — construction, the storage (``.array``, ``.data``), shape/dtype/device, conversions
   (``numpy()``, ``item()``, ``to()``, ``float()``, ...), autograd (``requires_grad``, ``grad``,
-  ``grad_fn``, ``backward``, ``detach``, ``register_hook``) and ``__repr__``;
+  ``grad_fn``, ``backward``, ``detach``, ``register_hook``, ``register_post_accumulate_grad_hook``)
+  and ``__repr__``;
 * tensor_arithmetic.py — the operators ``+ - * / ** @``, comparisons, ``& | ^ ~`` and bitwise ops;
 * tensor_methods.py — method forms of the ops: elementwise math, reductions, shape, sorting,
   layout/selection, rounding/trig, random sampling;
@@ -126,6 +127,12 @@ class Tensor(TensorArithmetic, TensorMethods, TensorIndexing):
         ``remove()`` unregisters the hook."""
         from .autograd.hooks import register_tensor_hook
         return register_tensor_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """On a leaf: call ``hook(self)`` after a backward pass has accumulated this tensor's
+        gradient into ``.grad`` (once per backward).  Returns a handle with ``remove()``."""
+        from .autograd.hooks import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
 
     # ---- leaving the graph / converting -------------------------------------------------------
     def numpy(self):

@@ -19,7 +19,9 @@ or the input leaves themselves.  To differentiate a scalar loss L:
 
 5. **Hooks** (``autograd/hooks.py``).  A node whose output tensor has hooks (``register_hook``)
    passes its complete gradient through them before anything else uses it; a leaf with hooks has
-   its gradient summed over all its consumers first, then hooked, then accumulated into ``.grad``.
+   its gradient summed over all its consumers first, then hooked, then accumulated into ``.grad``;
+   then its post-accumulate-grad hooks (``register_post_accumulate_grad_hook``) run with the leaf,
+   whose ``.grad`` now holds this pass's total (data-parallel training starts its allreduce there).
 
 6. **Slices add in place.**  The backward of a basic-index read ``y = x[t]`` is "zeros shaped like x,
    with g at t".  Made dense for every read, a loop over ``x[0], x[1], …, x[T-1]`` (an RNN over its
@@ -120,19 +122,25 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     input_nodes = {t.grad_fn: t for t in inputs if t.grad_fn is not None} if capture else {}
 
     def deliver_to_leaf(leaf, g):
+        post_hooks = None
         if hooked_leaves and id(leaf) in hooked_leaves:
             g = gradient_after_leaf_hooks(leaf, g)
             if g is None:
                 return  # more gradient for this leaf is still on its way
+            post_hooks = None if capture else post_accumulate_grad_hooks(leaf)
         if capture:
             if id(leaf) in leaf_ids:
                 prev = captured.get(id(leaf))
                 captured[id(leaf)] = g if prev is None else prev + g
         else:
             _accumulate_into_grad(leaf, g, create_graph, owned)
+            if post_hooks is not None:  # .grad is complete for this pass: tell the hooks
+                run_post_accumulate_grad_hooks(post_hooks, leaf)
 
     # Leaves with hooks (Tensor.register_hook) get their gradient summed over every consumer first,
     # as PyTorch does: count the edges into each such leaf, and run its hooks when the last one is in.
+    # Leaves with post-accumulate-grad hooks use the same count: once the last edge is in and .grad
+    # holds this pass's total, ``hook(leaf)`` runs (once per backward; never for autograd.grad).
     hooked_leaves = {}  # id(leaf) -> [edges still to come, gradient summed so far]
 
     def gradient_after_leaf_hooks(leaf, g):
@@ -143,17 +151,21 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         if entry[0] > 0 or entry[1] is None:
             return None
         total, entry[1] = entry[1], None
-        hooked = run_tensor_hooks(leaf_hooks(leaf), total)
+        hooks = leaf_hooks(leaf)
+        if hooks is None:   # only post-accumulate-grad hooks on this leaf
+            return total
+        hooked = run_tensor_hooks(hooks, total)
         owned.add(id(hooked.array))  # the hooks saw (and may keep) this array: .grad gets a copy
         return hooked
 
     root_nodes = [root.grad_fn for root in roots if root.grad_fn is not None]
     order = topological_order(root_nodes)
-    if hooks_module._leaf_hooks:
+    if hooks_module._leaf_hooks or (hooks_module._post_accumulate_hooks and not capture):
         for leaf in [r for r in roots if r.grad_fn is None] + [p for n in order for p in n.parents]:
             if leaf is None or isinstance(leaf, Function) or (capture and id(leaf) not in leaf_ids):
                 continue  # (autograd.grad runs the hooks of the requested leaves only)
-            if leaf_hooks(leaf) is not None:
+            if leaf_hooks(leaf) is not None or \
+                    (not capture and post_accumulate_grad_hooks(leaf) is not None):
                 hooked_leaves.setdefault(id(leaf), [0, None])[0] += 1
 
     def skip_leaf_edges(node):
@@ -306,6 +318,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, results):
             if g is not None:
                 _accumulate_into_grad(t, g, create_graph, set())
+                post_hooks = post_accumulate_grad_hooks(t) if t.grad_fn is None else None
+                if post_hooks is not None:
+                    run_post_accumulate_grad_hooks(post_hooks, t)
         return
     run_backward(tensors, seeds, retain_graph, create_graph)
 
@@ -342,5 +357,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 from ..tensor import Tensor, tensor  # noqa: E402
 from . import hooks as hooks_module  # noqa: E402
-from .hooks import leaf_hooks, node_hooks, run_tensor_hooks  # noqa: E402
+from .hooks import (leaf_hooks, node_hooks, post_accumulate_grad_hooks,  # noqa: E402
+                    run_post_accumulate_grad_hooks, run_tensor_hooks)
 from ..ops.shape import sum_to  # noqa: E402

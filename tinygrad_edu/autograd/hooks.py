@@ -1,6 +1,6 @@
 """Hooks: user functions the engine calls while gradients flow backward.
 
-Two kinds, with PyTorch's names and semantics:
+Three kinds, with PyTorch's names and semantics:
 
 * **Tensor hooks** — ``t.register_hook(hook)``.  When the gradient dL/dt is complete (summed over
   every consumer of ``t``), the engine calls ``hook(grad)``; a non-None return value *replaces*
@@ -8,6 +8,10 @@ Two kinds, with PyTorch's names and semantics:
   accumulates in ``t.grad`` (leaf ``t``), and what ``retain_grad`` stores.  Several hooks run in
   the order they were registered, each seeing the previous one's result.  Where they live: on
   the node that produced ``t`` (a non-leaf), or in a table keyed by the leaf tensor.
+
+* **Post-accumulate-grad hooks** — ``leaf.register_post_accumulate_grad_hook(hook)``.  Once a
+  backward pass has summed the leaf's gradient over all its consumers and accumulated it into
+  ``leaf.grad``, the engine calls ``hook(leaf)`` (once per backward; the result is ignored).
 
 * **Module backward hooks** — ``module.register_full_backward_pre_hook(hook(module, grad_output))``
   and ``module.register_full_backward_hook(hook(module, grad_input, grad_output))``.  They are
@@ -105,6 +109,45 @@ def run_tensor_hooks(hooks, grad):
                                f"value: got shape {tuple(result.shape)}, expected {tuple(grad.shape)}")
         grad = result
     return grad
+
+
+# ---- post-accumulate-grad hooks ----------------------------------------------------------------
+_post_accumulate_hooks = {}  # id(leaf tensor) -> HookDict; the entry goes with the tensor
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """``tensor.register_post_accumulate_grad_hook(hook)``: after a backward pass has accumulated
+    this leaf's gradient into ``.grad`` (summed over every consumer, once per backward), the
+    engine calls ``hook(tensor)``; its return value is ignored.  Leaves only: a non-leaf has no
+    ``.grad`` to accumulate into.  Data-parallel training starts a gradient's allreduce here."""
+    if not tensor.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a tensor "
+                           "that doesn't require gradient (set requires_grad=True first)")
+    if tensor.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors "
+                           f"(this tensor was produced by {tensor.grad_fn.name()}); register it on "
+                           "the leaf, or use register_hook for the gradient of this tensor")
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                        f"{type(hook).__name__}")
+    hooks = _post_accumulate_hooks.get(id(tensor))
+    if hooks is None:
+        hooks = _post_accumulate_hooks[id(tensor)] = HookDict()
+        weakref.finalize(tensor, _post_accumulate_hooks.pop, id(tensor), None)
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def post_accumulate_grad_hooks(tensor):
+    """The post-accumulate-grad hooks of the leaf ``tensor`` (None when there are none)."""
+    return _post_accumulate_hooks.get(id(tensor)) or None if _post_accumulate_hooks else None
+
+
+def run_post_accumulate_grad_hooks(hooks, tensor):
+    """Call each hook, in registration order, with the leaf (its ``.grad`` is complete)."""
+    for hook in list(hooks.values()):
+        hook(tensor)
 
 
 # ---- module backward hooks -------------------------------------------------------------------
