@@ -19,3 +19,13 @@ Files, in reading order:
 """
 from .world import (barrier, comm, get_local_rank, get_rank, get_world_size, init,  # noqa: F401
                     is_initialized, is_main_process, launch_info)
+from .collectives import (AVG, MAX, MEAN, MIN, PRODUCT, SUM, ReduceOp, Work, all_gather,  # noqa: F401,E402
+                          all_reduce, broadcast, iall_reduce, reduce_scatter)
+from .failure import collective_timeout, get_collective_timeout, install_abort_on_exception  # noqa: F401,E402
+from .sampler import DistributedSampler  # noqa: F401,E402
+from .communicators import (BucketedCommunicator, FlatCommunicator, GradientCommunicator,  # noqa: F401,E402
+                            NaiveCommunicator)
+from .ddp import DistributedDataParallel  # noqa: F401,E402
+from .optimizer import DistributedOptimizer, broadcast_optimizer_state  # noqa: F401,E402
+from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm  # noqa: F401,E402
+from .metrics import average_metrics, sum_metrics  # noqa: F401,E402

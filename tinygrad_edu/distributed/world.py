@@ -43,6 +43,8 @@ def init():
         _state.update(comm=comm, rank=comm.Get_rank(), size=comm.Get_size())
         _state["local_rank"] = _local_rank(MPI, comm)
     _state["initialized"] = True
+    if _state["size"] > 1:  # failure.py: an uncaught exception aborts the job; the watchdog's thread
+        from .failure import install_failure_handling; install_failure_handling()  # noqa: E702
     return _state["size"]
 
 
