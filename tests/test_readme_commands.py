@@ -11,6 +11,7 @@ run too.
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,10 +67,34 @@ def readme_commands():
                 if any(part.startswith(prefix) for prefix, _ in NOT_RUN):
                     continue
                 words = shlex.split(part, comments=True)
-                assert words[:3] in (["python", "-m", "tinygrad_edu"], [".venv/bin/python", "-m", "tinygrad_edu"]), (
-                    f"README command {part!r} is neither a tinygrad_edu command nor listed in NOT_RUN")
-                commands.append(words[3:])
+                launcher = []
+                if words[0] in ("mpiexec", ".venv/bin/mpiexec"):       # mpiexec -n N python -m ...
+                    assert words[1] == "-n" and words[2].isdigit(), f"README: {part!r}: expected mpiexec -n N"
+                    launcher, words = ["mpiexec", "-n", words[2]], words[3:]
+                assert words[0] in ("python", ".venv/bin/python") and words[1] == "-m" and \
+                    words[2].split(".")[0] == "tinygrad_edu", (
+                        f"README command {part!r} is neither a tinygrad_edu command nor listed in NOT_RUN")
+                if launcher or words[2] != "tinygrad_edu":
+                    commands.append(launcher + ["-m", words[2]] + words[3:])    # a module of the package
+                else:
+                    commands.append(words[3:])
     return commands
+
+
+def _mpiexec():
+    here = Path(sys.executable).parent / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+def full_command(argv):
+    """The argument list to run for a README command (this interpreter; mpiexec beside it)."""
+    if argv[:1] == ["mpiexec"]:
+        if _mpiexec() is None:
+            return None            # (the dev extra installs MPICH; without it only these commands are left out)
+        return [_mpiexec(), "-n", argv[2], sys.executable] + argv[3:]
+    if argv[:1] == ["-m"]:
+        return [sys.executable] + argv
+    return [sys.executable, "-m", "tinygrad_edu"] + smoke_form(argv)
 
 
 def smoke_form(argv):
@@ -84,7 +109,8 @@ def smoke_form(argv):
 
 
 def test_the_readme_has_commands_for_every_subcommand_it_documents():
-    used = {argv[0] if argv and not argv[0].startswith("-") else None for argv in readme_commands()}
+    used = {argv[0] if argv and not argv[0].startswith("-") else None for argv in readme_commands()
+            if argv[:1] not in (["mpiexec"], ["-m"])}
     for name in ("train", "evaluate", "gpt", "generate", "predict", "export", "pretrain", "finetune"):
         assert name in used, f"the README shows no `{name}` command"
     assert None in used, "the README shows no main-job command"
@@ -103,10 +129,13 @@ def test_every_readme_command_runs_in_smoke_form(tmp_path):
     if staged_data_root() is None:
         pytest.skip("the staged data sets are not found: set TINYGRAD_EDU_DATA (../shared/data in CI)")
     _write_example_inputs(tmp_path)
-    env = dict(os.environ, MPLBACKEND="Agg", TINYGRAD_EDU_DATA=str(staged_data_root()))
+    env = dict(os.environ, MPLBACKEND="Agg", TINYGRAD_EDU_DATA=str(staged_data_root()), MPIEXEC_TIMEOUT="120",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     for argv in readme_commands():
-        full = [sys.executable, "-m", "tinygrad_edu"] + smoke_form(argv)
+        full = full_command(argv)
+        if full is None:
+            continue
         done = subprocess.run(full, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (f"README command failed: {shlex.join(argv)}\n(smoke form: "
                                       f"{shlex.join(full[1:])})\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
