@@ -73,3 +73,17 @@ def test_selfcheck_abort_test():
     assert result.returncode != 0 and seconds < 10
     assert "ring: ok" in result.stdout and "abort test FAILED" not in result.stdout
     assert result.stderr.count("[rank 1] Traceback") == 1, result.stderr
+
+
+@pytest.mark.mpi
+@needs_mpi
+@pytest.mark.parametrize("communicator", ["flat", "bucketed"])
+def test_watchdog_reports_a_rank_that_skips_a_ddp_backward(communicator):
+    result, seconds = launch("failure_ddp_skip.py", communicator, mpi4py=False, timeout=40,
+                             env={"TINYGRAD_EDU_COLLECTIVE_TIMEOUT": "3"})
+    assert result.returncode != 0
+    assert "NOT REACHED" not in result.stdout
+    assert "[rank 0] watchdog: gradient" in result.stderr, result.stderr
+    assert "ranks that did not arrive: 1" in result.stderr, result.stderr
+    assert seconds < 15, f"the job took {seconds:.1f} s to end (timeout 3 s)"
+    assert _all_gone(pids(result.stdout)) == []

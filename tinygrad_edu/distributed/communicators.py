@@ -43,6 +43,7 @@ import numpy as np
 from ..backend import device_of, to_device
 from ..tensor import Tensor
 from . import world
+from .failure import next_sequence_number, watch
 
 __all__ = ["GradientCommunicator", "NaiveCommunicator", "FlatCommunicator", "BucketedCommunicator",
            "make_communicator"]
@@ -246,8 +247,9 @@ def make_communicator(communicator="bucketed", bucket_cap_mb=25, first_bucket_mb
 
 
 # ---- the only place that talks to MPI ----------------------------------------------------------
-# (buffer calls on contiguous NumPy arrays; a candidate to move onto collectives.py, which would then
-# need to accept a communicator: gradients travel on their own duplicate of the world's)
+# (buffer calls on contiguous NumPy arrays; gradients travel on their own duplicate of the world's
+# communicator.  Every blocking call runs under failure.watch, so a rank that never joins a gradient
+# reduction is reported by the watchdog, as for the collectives of collectives.py)
 class _Done:
     """A finished request (a world of one has nothing to wait for)."""
 
@@ -256,16 +258,21 @@ class _Done:
 
 
 class _MPIRequest:
-    def __init__(self, request):
-        self._request = request
+    def __init__(self, request, seq, detail):
+        self._request, self._seq, self._detail = request, seq, detail
 
     def wait(self):
-        self._request.Wait()
+        with watch("gradient bucket iallreduce", self._detail + ", in wait()", seq=self._seq):
+            self._request.Wait()
 
 
 def _mpi():
     from mpi4py import MPI
     return MPI
+
+
+def _describe(buffer):
+    return f"{buffer.dtype}[{buffer.size}]"
 
 
 _gradient_comm = []
@@ -287,7 +294,8 @@ def _allreduce_sum_(buffer, gradients=False):
     comm = world.comm()
     if comm is not None and world.get_world_size() > 1:
         comm = _gradients_comm() if gradients else comm
-        comm.Allreduce(_mpi().IN_PLACE, buffer, op=_mpi().SUM)
+        with watch("gradient allreduce" if gradients else "allreduce", _describe(buffer)):
+            comm.Allreduce(_mpi().IN_PLACE, buffer, op=_mpi().SUM)
 
 
 def _iallreduce_sum_(buffer):
@@ -295,14 +303,17 @@ def _iallreduce_sum_(buffer):
     comm = world.comm()
     if comm is None or world.get_world_size() == 1:
         return _Done()
-    return _MPIRequest(_gradients_comm().Iallreduce(_mpi().IN_PLACE, buffer, op=_mpi().SUM))
+    seq = next_sequence_number()
+    return _MPIRequest(_gradients_comm().Iallreduce(_mpi().IN_PLACE, buffer, op=_mpi().SUM), seq,
+                       _describe(buffer))
 
 
 def _broadcast_(buffer, root=0):
     """buffer ← rank ``root``'s buffer (in place)."""
     comm = world.comm()
     if comm is not None and world.get_world_size() > 1:
-        comm.Bcast(buffer, root=root)
+        with watch("broadcast", _describe(buffer) + f", root {root}"):
+            comm.Bcast(buffer, root=root)
 
 
 def _broadcast_array_(array, root=0):
@@ -322,7 +333,8 @@ def _broadcast_object(obj, root=0):
     comm = world.comm()
     if comm is None or world.get_world_size() == 1:
         return obj
-    return comm.bcast(obj, root=root)
+    with watch("broadcast of a description", f"root {root}"):
+        return comm.bcast(obj, root=root)
 
 
 def _allgather_object(obj):
@@ -330,4 +342,5 @@ def _allgather_object(obj):
     comm = world.comm()
     if comm is None or world.get_world_size() == 1:
         return [obj]
-    return comm.allgather(obj)
+    with watch("all_gather of a description"):
+        return comm.allgather(obj)
