@@ -4,6 +4,7 @@
     python -m tinygrad_edu finetune --task conll2003 --out runs/conll2003_pretrained  # named entities
     python -m tinygrad_edu finetune --task sst2 --init scratch --out runs/sst2_scratch   # no transfer
     python -m tinygrad_edu finetune --out runs/sst2_pretrained --resume --epochs 3    # one epoch more
+    mpiexec -n 2 python -m tinygrad_edu finetune --task sst2 --batch-size 16 --distributed   # 2 x 16 = 32
 
 BERT's recipe (AdamW, linear warm-up and decay; see training/finetune.py); evaluates after every
 epoch; writes config.json, checkpoint.safetensors, history.json and curves.png.  Needs the pretrained
@@ -27,7 +28,8 @@ def _options():
         "init": (one_of("init", INITS), "pretrained: MiniLM-L6's weights (transfer learning); scratch: "
                  "the same architecture from random weights", "{pretrained,scratch}"),
         "epochs": (positive_int, "passes over the training set (on --resume a larger value extends the run)"),
-        "batch_size": (positive_int, "examples per step"),
+        "batch_size": (positive_int, "examples per step, PER RANK with --distributed (global batch: ranks x "
+                       "this, as in torch DDP)"),
         "lr": (positive_float, "peak learning rate of AdamW, after the warm-up"),
         "weight_decay": (nonnegative_float, "AdamW's decoupled weight decay (not on biases, LayerNorm)"),
         "warmup_ratio": (fraction(0, 1, high_open=True), "share of the steps spent warming up, in [0, 1)"),
@@ -51,21 +53,28 @@ def add_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out, rebuilt from its config.json and checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from ..training.loop import DISTRIBUTED_HELP
+    parser.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
     parser.add_argument("--threads", type=positive_int, default=1, help="BLAS threads")
 
 
 def run(args):
     from ..training import finetune
-    from ..training.run_folder import RunFolderError
+    from ..training.loop import global_batch_line, setup_distributed
+    from ..training.run_folder import RunFolderError, on_main_process
+    distributed = setup_distributed(args.distributed) > 1
     out = args.out or os.path.join("runs", f"{args.task}_{args.init}")
-    config = start_run(args, out, "finetune", config_from(args, finetune.FinetuneConfig),
+    config = on_main_process(start_run, args, out, "finetune", config_from(args, finetune.FinetuneConfig),
                        extendable=("epochs",), locations=("data", "model_dir"))
     config = finetune.FinetuneConfig(**config)
+    if distributed:
+        from ..distributed import get_world_size
+        print(global_batch_line(get_world_size(), config.batch_size), flush=True)
     print(f"fine-tuning {config.init} MiniLM-L6 on {config.task}: {config.epochs} epochs, batch "
           f"{config.batch_size}, lr {config.lr:g} -> {out}", flush=True)
     try:
         history = finetune.finetune(config, out, resume=args.resume, log=lambda m: print(m, flush=True),
-                                    progress_bar=not args.no_progress)
+                                    progress_bar=not args.no_progress, distributed=distributed)
     except data_errors() as exc:
         raise UsageError(f"missing data or model files: {exc}") from None
     except RunFolderError as exc:

@@ -4,6 +4,7 @@
     python -m tinygrad_edu gpt --out runs/gpt_shakespeare --resume          # continue after an interruption
     python -m tinygrad_edu gpt --out runs/gpt_shakespeare --resume --max-iters 3000   # train it longer
     python -m tinygrad_edu gpt --max-iters 20 --n-layer 1 --n-embd 32 --out runs/gpt_smoke   # seconds
+    mpiexec -n 2 python -m tinygrad_edu gpt --batch-size 6 --distributed   # 2 ranks x 6 = 12 windows a step
 
 Writes config.json, checkpoint.safetensors (at every evaluation), history.json, loss.png and
 samples.txt; `generate RUN` then writes text with the trained model.  The loop and the schedule are
@@ -23,7 +24,8 @@ OPTIONS = {   # GPTTrainConfig field: (check, meaning); the defaults are the dat
     "block_size": (positive_int, "context length: characters the model sees at once"),
     "dropout": (fraction(0, 1, high_open=True), "dropout probability in [0, 1)"),
     "bias": (boolean, "biases in the Linear and LayerNorm layers (true/false)", "BOOL"),
-    "batch_size": (positive_int, "windows per step"),
+    "batch_size": (positive_int, "windows per step, PER RANK with --distributed (global batch: ranks x this, "
+                                 "as in torch DDP)"),
     "max_iters": (positive_int, "training iterations (on --resume a larger value extends the run)"),
     "learning_rate": (positive_float, "peak learning rate, after the warm-up"),
     "min_lr": (nonnegative_float, "learning rate at the end of the cosine decay"),
@@ -51,18 +53,25 @@ def add_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out, rebuilt from its config.json and checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from ..training.loop import DISTRIBUTED_HELP
+    parser.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
     parser.add_argument("--threads", type=positive_int, default=1, help="BLAS threads")
 
 
 def run(args):
     from ..data.text_datasets import TinyShakespeare
     from ..training import gpt_trainer
-    from ..training.run_folder import RunFolderError
+    from ..training.loop import global_batch_line, setup_distributed
+    from ..training.run_folder import RunFolderError, on_main_process
+    distributed = setup_distributed(args.distributed) > 1
     config = config_from(args, gpt_trainer.GPTTrainConfig)
     if not args.resume:                  # (a resumed run is rebuilt from a config that was checked)
         multiple_of(config, "n_embd", "n_head")
-    config = gpt_trainer.GPTTrainConfig(**start_run(args, args.out, "gpt", config,
-                                                    extendable=("max_iters",), per_invocation=()))
+    config = gpt_trainer.GPTTrainConfig(**on_main_process(start_run, args, args.out, "gpt", config,
+                                                          extendable=("max_iters",), per_invocation=()))
+    if distributed:
+        from ..distributed import get_world_size
+        print(global_batch_line(get_world_size(), config.batch_size), flush=True)
     try:
         train = TinyShakespeare(root=config.data, split="train").text
         val = TinyShakespeare(root=config.data, split="val").text
@@ -75,8 +84,10 @@ def run(args):
     try:
         _, _, history = gpt_trainer.train_gpt(train, val, config, args.out, resume=args.resume,
                                               log=lambda m: print(m, flush=True),
-                                              progress_bar=not args.no_progress)
+                                              progress_bar=not args.no_progress, distributed=distributed)
     except RunFolderError as exc:
         raise UsageError(f"--resume: {exc}") from None
+    if not history["eval_val"]:           # a rank other than 0 (it does not evaluate)
+        return 0
     print(f"final validation loss {history['eval_val'][-1]:.4f} ({history['seconds']:.0f} s)")
     return 0

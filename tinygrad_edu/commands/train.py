@@ -4,6 +4,7 @@
     python -m tinygrad_edu train --out runs/vgg_mnist --resume              # continue from the checkpoint
     python -m tinygrad_edu train --out runs/vgg_mnist --resume --epochs 4   # extend the finished run
     python -m tinygrad_edu train --model resnet_cifar --dataset cifar10 --epochs 30 --out runs/r20
+    mpiexec -n 2 python -m tinygrad_edu train --model mlp --batch-size 32 --distributed   # 2 x 32 = 64
 
 It shows a progress bar (loss, learning rate, images/s), evaluates on the test set after each epoch
 and writes config.json, checkpoint.safetensors, history.json and curves.png into --out.  --resume
@@ -12,6 +13,7 @@ rebuilds the run from config.json (the model, data and schedule need not be give
 import os
 
 from . import UsageError
+from ..training.loop import DISTRIBUTED_HELP
 from .checks import (data_errors, fraction, nonnegative_float, one_of, positive_float,
                      positive_int, start_run)
 
@@ -31,7 +33,8 @@ def add_arguments(parser):
                         metavar="{" + ",".join(DATASETS) + "}", help="the images to learn")
     parser.add_argument("--epochs", type=positive_int, default=2,
                         help="passes over the training images (on --resume a larger value extends the run)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="images per step")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="images per step, PER RANK with --distributed (global batch: "
+                             "ranks x this, as in torch DDP)")
     parser.add_argument("--lr", type=positive_float, default=0.05,
                         help="the (peak) learning rate of the schedule")
     parser.add_argument("--optimizer", type=one_of("optimizer", OPTIMIZERS), default="sgd",
@@ -68,6 +71,7 @@ def add_arguments(parser):
     parser.add_argument("--no-download", action="store_true",
                         help="never download; fail if files are missing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="BLAS threads (1: convolutions' many small matrix products are slower "
                              "with more)")
@@ -78,7 +82,9 @@ def run(args):
     from ..training.datasets import load_image_data
     from ..training.loop import TrainConfig, fit
     from ..training.restore import build_image_model
-    from ..training.run_folder import CHECKPOINT, RunFolderError
+    from ..training.loop import global_batch_line, setup_distributed
+    from ..training.run_folder import CHECKPOINT, RunFolderError, on_main_process
+    distributed = setup_distributed(args.distributed) > 1
     if args.init_from and args.resume:
         raise UsageError("--init-from starts a new run and --resume continues one; pass only one of them")
     if args.init_from and not os.path.isfile(args.init_from):
@@ -91,7 +97,10 @@ def run(args):
               "seed": args.seed, "limit_train": args.limit_train,
               "limit_test": args.limit_test, "init_from": args.init_from,
               "max_steps": args.max_steps, "data": args.data}
-    config = TrainConfig(**start_run(args, out, "image", config, extendable=("epochs",)))
+    config = TrainConfig(**on_main_process(start_run, args, out, "image", config, extendable=("epochs",)))
+    if distributed:
+        from ..distributed import get_world_size
+        print(global_batch_line(get_world_size(), config.batch_size), flush=True)
 
     try:
         data = load_image_data(config.dataset, root=config.data, download=not args.no_download,
@@ -113,7 +122,7 @@ def run(args):
           f"schedule, batch {config.batch_size}, {config.epochs} epochs -> {out}", flush=True)
     try:
         history = fit(model, data, config, out, resume=args.resume, log=lambda m: print(m, flush=True),
-                      progress_bar=not args.no_progress)
+                      progress_bar=not args.no_progress, distributed=distributed)
     except RunFolderError as exc:             # the checkpoint to resume or to start from does not fit
         raise UsageError(f"{'--resume' if args.resume else '--init-from'}: {exc}") from None
     if history["test_acc"]:

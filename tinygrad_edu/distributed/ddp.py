@@ -31,6 +31,7 @@ Limitation: a backward from a tensor that does not depend on the forward's outpu
 only part of it) leaves the step incomplete; call ``model.finish_gradient_sync()`` then.
 """
 import contextlib
+import dataclasses
 import difflib
 import hashlib
 
@@ -91,6 +92,9 @@ def _reachable_leaves(output):
         elif isinstance(obj, dict):
             for o in obj.values():
                 visit(o)
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):   # e.g. BERT's outputs
+            for field in dataclasses.fields(obj):
+                visit(getattr(obj, field.name))
     visit(output)
     while stack:
         node = stack.pop()

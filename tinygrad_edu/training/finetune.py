@@ -28,7 +28,7 @@ import numpy as np
 
 from .plots import plot_finetune
 from .restore import load_weights
-from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
+from .run_folder import CHECKPOINT, HISTORY_FILE, RunFolderError, read_checkpoint, write_json_atomic
 
 TASKS = ("sst2", "conll2003", "wnut17")
 
@@ -203,11 +203,24 @@ def evaluate(model, tokenizer, task, config, batch_size=64, progress=None):
 # ------------------------------------------------------------------------------------------------
 # the loop
 # ------------------------------------------------------------------------------------------------
-def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
-    """Fine-tune as ``config`` says; evaluates after every epoch; returns the history."""
+def finetune(config, out_dir, resume=False, log=print, progress_bar=True, distributed=False):
+    """Fine-tune as ``config`` says; evaluates after every epoch; returns the history.
+
+    ``distributed=True`` with N ranks: ``config.batch_size`` is the batch per rank; every rank draws
+    the same global batches of N x batch_size examples (so the schedule, ceil(len / global) steps per
+    epoch, is that of one process with the global batch) and trains on its share ``rank::N`` in
+    DistributedDataParallel; a last global batch with fewer than N examples is dropped.  The ranks'
+    losses are means over their own examples (sequence tasks) or labelled tokens (NER), so for NER
+    the averaged gradient weighs the ranks equally, not by token count.  Evaluation (accuracy or
+    entity F1, which does not average across shards) is computed by rank 0 alone on the whole
+    evaluation split; rank 0 alone writes the run folder, then a barrier."""
     from tqdm import tqdm
     from .. import from_numpy, manual_seed, save
+    from ..distributed import world
     from ..text import WordPieceTokenizer
+
+    world_size, rank = (world.get_world_size(), world.get_rank()) if distributed else (1, 0)
+    main = rank == 0
 
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
@@ -216,7 +229,19 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
     manual_seed(config.seed)
     model = build_model(config, task)
     optimizer = make_optimizer(model, config)
-    steps_per_epoch = math.ceil(len(task.train) / config.batch_size)
+    ckpt = read_checkpoint(ckpt_path) if resume else None
+    saved_global = (ckpt or {}).get("progress", {}).get("global_batch", config.batch_size * world_size)
+    if saved_global != config.batch_size * world_size:   # another number of ranks: same global batch
+        if saved_global % world_size:
+            raise RunFolderError(f"cannot resume a run with global batch {saved_global} on {world_size} "
+                                 "ranks: the number of ranks must divide it")
+        config = dataclasses.replace(config, batch_size=saved_global // world_size)
+        log(f"resumed with the run's global batch {saved_global}: {world_size} rank(s) x batch "
+            f"{config.batch_size}")
+    global_batch = config.batch_size * world_size
+    steps_per_epoch = math.ceil(len(task.train) / global_batch)
+    if world_size > 1 and 0 < len(task.train) % global_batch < world_size:
+        steps_per_epoch -= 1                  # a last batch too small to give every rank an example
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(config.warmup_ratio * total))
     metric = "accuracy" if task.kind == "sequence" else "f1"
@@ -224,38 +249,46 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
                "metric": metric, "seconds": []}
     start_epoch, step = 0, 0
     if resume:
-        ckpt = read_checkpoint(ckpt_path)
         load_weights(model, ckpt["model"], "the model", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history, start_epoch, step = ckpt["history"], ckpt["progress"]["epoch"], ckpt["progress"]["step"]
         log(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})")
+    net = model
+    if world_size > 1:
+        from ..distributed import DistributedDataParallel, sum_metrics
+        net = DistributedDataParallel(model)
+        progress_bar = progress_bar and main
     model.train()
     for epoch in range(start_epoch, config.epochs):
         if config.max_steps is not None and step >= config.max_steps:
             break
         rng = np.random.default_rng([config.seed, epoch])
-        manual_seed(config.seed * 100_003 + epoch)
+        manual_seed(config.seed * 100_003 + epoch + 7_919 * rank)      # dropout masks
         n_steps = steps_per_epoch
         if config.max_steps is not None:
             n_steps = min(steps_per_epoch, config.max_steps - step)
         bar = tqdm(total=n_steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False,
                    disable=not progress_bar, dynamic_ncols=True)
         started, loss_sum, seen = time.perf_counter(), 0.0, 0
-        for i, batch in enumerate(batches(task.train, config.batch_size, rng)):
+        for i, batch in enumerate(batches(task.train, global_batch, rng)):
             if i >= n_steps:
                 break
+            batch = batch[rank::world_size]                # this rank's share of the global batch
             ids, types, mask, labels = encode_batch(tokenizer, batch, task.kind, config.max_length)
             lr = linear_warmup_decay(step, total, warmup, config.lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            out = model(from_numpy(ids), attention_mask=from_numpy(mask), token_type_ids=from_numpy(types),
-                        labels=from_numpy(labels))
+            out = net(from_numpy(ids), attention_mask=from_numpy(mask), token_type_ids=from_numpy(types),
+                      labels=from_numpy(labels))
             optimizer.zero_grad()
             out.loss.backward()
             optimizer.step()
             step += 1
-            loss = out.loss.item()
-            loss_sum, seen = loss_sum + loss * len(batch), seen + len(batch)
+            loss, count = out.loss.item(), len(batch)
+            if world_size > 1:                             # the global batch's mean loss and size
+                totals = sum_metrics({"loss": loss * count, "count": count})
+                loss, count = totals["loss"] / totals["count"], int(totals["count"])
+            loss_sum, seen = loss_sum + loss * count, seen + count
             history["step"].append(step)
             history["train_loss"].append(loss)
             bar.update(1)
@@ -263,6 +296,9 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
                             ex_per_s=f"{seen / (time.perf_counter() - started):.0f}", refresh=False)
         bar.close()
         seconds = time.perf_counter() - started
+        if not main:                    # rank 0 evaluates on the whole split and writes the run folder
+            world.barrier()
+            continue
         scores = evaluate(model, tokenizer, task, config)
         history["eval_step"].append(step)
         history["eval_loss"].append(scores["loss"])
@@ -272,8 +308,11 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True):
             f"{scores['loss']:.4f}, eval {metric} {100 * scores[metric]:.2f}%  ({seconds:.0f} s)")
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "config": dataclasses.asdict(config), "label_names": task.label_names,
-              "progress": {"epoch": epoch + 1, "step": step}, "history": history}, ckpt_path)
+              "progress": {"epoch": epoch + 1, "step": step, "global_batch": global_batch},
+              "history": history}, ckpt_path)
         write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
         plot_finetune(history, os.path.join(out_dir, "curves.png"), metric,
                       title=f"{config.task}: {config.init} MiniLM-L6")
+        if world_size > 1:
+            world.barrier()             # the checkpoint is complete before any rank goes on
     return history

@@ -29,7 +29,7 @@ import numpy as np
 
 from .plots import plot_losses
 from .restore import load_weights
-from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
+from .run_folder import CHECKPOINT, HISTORY_FILE, RunFolderError, read_checkpoint, write_json_atomic
 
 
 @dataclasses.dataclass
@@ -129,16 +129,29 @@ def split_loss(model, data, block_size, batch_size=64):
     return total / (n_windows * block_size)
 
 
-def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, progress_bar=True):
+def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, progress_bar=True,
+              distributed=False):
     """Train a char-level GPT on the two texts; returns ``(model, tokenizer, history)``.
 
     Writes into ``out_dir``: ``checkpoint.safetensors`` (model + optimizer + progress), ``history.json``,
-    ``loss.png`` and ``samples.txt``."""
+    ``loss.png`` and ``samples.txt``.
+
+    ``distributed=True`` with N ranks: ``config.batch_size`` is the batch per rank; every rank draws
+    the same N x batch_size windows of iteration ``it`` and trains on its share ``rank::N`` in
+    DistributedDataParallel; ``clip_grad_norm_`` clips the averaged gradient (the same on every rank);
+    the schedule (iterations, learning rates) is the single-process one.  The logged training loss is
+    the mean over the ranks; the loss estimates (evaluation) and the sample are computed by rank 0
+    alone, on the plain model, and rank 0 alone writes the run folder (then a barrier).  The
+    checkpoint holds the plain model's state_dict, so 1 process and N ranks read each other's."""
     from tqdm import tqdm
     from .. import from_numpy, manual_seed, save, tensor
     from ..models.gpt import GPT, GPTConfig
     from ..nn.utils import clip_grad_norm_
     from ..text import CharTokenizer
+    from ..distributed import world
+
+    world_size, rank = (world.get_world_size(), world.get_rank()) if distributed else (1, 0)
+    main = rank == 0
 
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
@@ -159,15 +172,34 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
         load_weights(model, ckpt["model"], "the model", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history, start = ckpt["history"], ckpt["progress"]["iter"]
+        saved_global = ckpt["progress"].get("global_batch", config.batch_size * world_size)
+        if saved_global != config.batch_size * world_size:   # another number of ranks: same global batch
+            if saved_global % world_size:
+                raise RunFolderError(f"cannot resume a run with global batch {saved_global} on "
+                                     f"{world_size} ranks: the number of ranks must divide it")
+            config = dataclasses.replace(config, batch_size=saved_global // world_size)
+            log(f"resumed with the run's global batch {saved_global}: {world_size} rank(s) x batch "
+                f"{config.batch_size}")
         log(f"resumed from {ckpt_path} at iteration {start}")
 
+    net = model
+    if world_size > 1:
+        from ..distributed import DistributedDataParallel
+        net = DistributedDataParallel(model)
+        progress_bar = progress_bar and main
+
     def checkpoint(it):
+        if not main:
+            world.barrier()
+            return
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "config": dataclasses.asdict(config), "vocab": tokenizer.chars_string(),
-              "progress": {"iter": it}, "history": history}, ckpt_path)
+              "progress": {"iter": it, "global_batch": config.batch_size * world_size}, "history": history}, ckpt_path)
         write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
         plot_losses(history, os.path.join(out_dir, "loss.png"),
                     title=f"mini-GPT ({config.n_layer}x{config.n_embd}) on tinyshakespeare")
+        if world_size > 1:
+            world.barrier()          # the checkpoint is complete before any rank goes on
 
     model.train()
     bar = tqdm(range(start, config.max_iters + 1), initial=start, total=config.max_iters + 1, unit="it",
@@ -177,14 +209,15 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
         already_evaluated = resume and it == start      # the checkpoint was written just after it
         if (it % config.eval_interval == 0 or it == config.max_iters) and not already_evaluated:
             n = config.final_eval_iters if it == config.max_iters else config.eval_iters
-            losses = estimate_loss(model, splits, config, n, seed=config.seed + it)
-            history["eval_iter"].append(it)
-            history["eval_train"].append(losses["train"])
-            history["eval_val"].append(losses["val"])
-            history["seconds"] += time.perf_counter() - began
-            began = time.perf_counter()
-            log(f"iter {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f} "
-                f"({n} batches, {history['seconds']:.0f} s so far)")
+            if main:
+                losses = estimate_loss(model, splits, config, n, seed=config.seed + it)
+                history["eval_iter"].append(it)
+                history["eval_train"].append(losses["train"])
+                history["eval_val"].append(losses["val"])
+                history["seconds"] += time.perf_counter() - began
+                began = time.perf_counter()
+                log(f"iter {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f} "
+                    f"({n} batches, {history['seconds']:.0f} s so far)")
             checkpoint(it)
         if it == config.max_iters:
             break
@@ -192,21 +225,28 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
         for group in optimizer.param_groups:
             group["lr"] = lr
         rng = np.random.default_rng([config.seed, it])
-        manual_seed(config.seed * 100_003 + it)          # dropout masks, if any
-        x, y = random_windows(splits["train"], config.block_size, config.batch_size, rng)
-        _, loss = model(from_numpy(x), from_numpy(y))
+        manual_seed(config.seed * 100_003 + it + 7_919 * rank)          # dropout masks, if any
+        x, y = random_windows(splits["train"], config.block_size, config.batch_size * world_size, rng)
+        x, y = x[rank::world_size], y[rank::world_size]          # this rank's share of the global batch
+        _, loss = net(from_numpy(x), from_numpy(y))
         optimizer.zero_grad()
         loss.backward()
         if config.grad_clip:
             clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         history["train_iter"].append(it)
-        history["train_loss"].append(loss.item())
+        loss_value = loss.item()
+        if world_size > 1:
+            from ..distributed import average_metrics
+            loss_value = average_metrics({"loss": loss_value})["loss"]
+        history["train_loss"].append(loss_value)
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}", lr=f"{lr:.2e}", refresh=False)
     bar.close()
     history["seconds"] += time.perf_counter() - began
     checkpoint(config.max_iters)
 
+    if not main:
+        return model, tokenizer, history
     model.eval()
     prompt = tensor(np.asarray([tokenizer.encode("\n")], np.int64))
     sample = model.generate(prompt, config.sample_tokens, temperature=0.8, top_k=200, generator=config.seed)

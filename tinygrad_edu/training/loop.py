@@ -36,7 +36,43 @@ from .. import no_grad, from_numpy, manual_seed
 from ..nn import functional as F
 from .datasets import augment_batch
 from .restore import load_weights
-from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
+from .run_folder import CHECKPOINT, HISTORY_FILE, RunFolderError, read_checkpoint, write_json_atomic
+
+
+DISTRIBUTED_HELP = ("data parallelism over MPI: start with `mpiexec -n N python -m tinygrad_edu ...` (or "
+                    "srun); each of the N ranks trains on its share of every global batch, and --batch-size "
+                    "is the batch PER RANK (as in torch DDP): the global batch is N x --batch-size")
+
+
+def setup_distributed(enabled, batch_size=None, what="batch"):
+    """``--distributed``: join the MPI world and return its size (1 when not ``enabled``).
+
+    Every rank but 0 sends its standard output to /dev/null (one set of outputs: rank 0 prints the
+    progress and the logs; errors still reach stderr).  The first line says how the global batch is
+    made; without a launcher (a world of one) one line says the run is a single process."""
+    import sys
+    if not enabled:
+        return 1
+    from ..distributed import world
+    size = world.init()
+    if size == 1:
+        print(f"--distributed: a world of 1 process (no MPI launcher, or mpi4py missing): training as a "
+              "single process", flush=True)
+        return 1
+    if not world.is_main_process():
+        sys.stdout = open(os.devnull, "w")
+    return size
+
+
+def global_batch_line(world_size, batch_size, what="batch"):
+    """The first line of a distributed run (printed once the run's batch size is known)."""
+    return f"distributed: {world_size} ranks x {what} {batch_size} = global {what} {world_size * batch_size}"
+
+
+def rank_share(batch, world_size, rank):
+    """This rank's share of a global batch (indices or an array): every ``world_size``-th item from
+    ``rank`` (DistributedSampler's split, applied to each global batch)."""
+    return batch[rank::world_size]
 
 
 @dataclasses.dataclass
@@ -188,17 +224,43 @@ def load_model_weights(model, path):
     load_weights(model, ckpt["model"], "the model", f"cannot initialise the model from {path}")
 
 
-def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True):
+def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True, distributed=False):
     """Train ``model`` on ``data`` (an ``ImageData``) as ``config`` says; returns the history.
 
     ``resume=True`` continues from ``out_dir``'s checkpoint (model, optimizer, schedule, history);
-    with a larger ``config.epochs`` than the checkpoint's the schedule is re-planned (see above)."""
+    with a larger ``config.epochs`` than the checkpoint's the schedule is re-planned (see above).
+
+    ``distributed=True`` (after ``setup_distributed``), with N ranks: ``config.batch_size`` is the
+    batch per rank and the global batch B = N x batch_size.  Every rank draws the same epoch order
+    and the same global batches (so the schedule, ceil(len / B) steps per epoch, depends on B only),
+    augments the global batch with the same generator, and trains on its share ``rank::N`` of it,
+    in ``DistributedDataParallel`` (the gradients are averaged).  A last global batch with fewer than
+    N images is dropped, so no rank is left without data.  Evaluation: each rank scores its share
+    ``rank::N`` of the test set and the (count-weighted) averages are exact over the whole set.
+    Rank 0 alone writes the checkpoint (the plain model's state_dict, without "module.", so N ranks
+    and one process read each other's checkpoints), the plot and history.json; then a barrier."""
     from tqdm import tqdm
     from .plots import plot_history
+    from ..distributed import world
 
+    world_size, rank = (world.get_world_size(), world.get_rank()) if distributed else (1, 0)
+    main = rank == 0
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
-    steps_per_epoch = -(-len(data.x_train) // config.batch_size)
+    ckpt = read_checkpoint(ckpt_path) if resume else None
+    global_batch = config.batch_size * world_size
+    saved_global = (ckpt or {}).get("progress", {}).get("global_batch", global_batch)
+    if saved_global != global_batch:       # resumed by another number of ranks: keep the global batch
+        if saved_global % world_size:
+            raise RunFolderError(f"cannot resume a run with global batch {saved_global} on {world_size} "
+                             "ranks: the number of ranks must divide it")
+        config = dataclasses.replace(config, batch_size=saved_global // world_size)
+        log(f"resumed with the run's global batch {saved_global}: {world_size} rank(s) x batch "
+            f"{config.batch_size}")
+        global_batch = saved_global
+    steps_per_epoch = -(-len(data.x_train) // global_batch)
+    if world_size > 1 and 0 < len(data.x_train) % global_batch < world_size:
+        steps_per_epoch -= 1                    # a last batch too small to give every rank an image
     optimizer = make_optimizer(config, model.parameters())
     # the schedule spans every epoch; --max-steps only stops early, so a run stopped by it and then
     # resumed follows exactly the schedule of an uninterrupted run
@@ -207,7 +269,6 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
     history = {"epoch": [], "train_loss": [], "test_loss": [], "test_acc": [], "lr": [], "seconds": []}
     start_epoch, step = 0, 0
     if resume:
-        ckpt = read_checkpoint(ckpt_path)
         load_weights(model, ckpt["model"], f"model {config.model!r}", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history = ckpt["history"]
@@ -228,13 +289,18 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
         load_model_weights(model, config.init_from)
         log(f"initialised the model from {config.init_from} (fresh optimizer and schedule)")
     augment = data.augment if config.augment is None else config.augment
+    net = model
+    if world_size > 1:
+        from ..distributed import DistributedDataParallel
+        net = DistributedDataParallel(model)    # every rank starts from rank 0's weights
+        progress_bar = progress_bar and main
 
     model.train()
     for epoch in range(start_epoch, config.epochs):
         if config.max_steps is not None and step >= config.max_steps:
             break
         rng = np.random.default_rng([config.seed, epoch])
-        manual_seed(config.seed * 100_003 + epoch)  # dropout masks of this epoch
+        manual_seed(config.seed * 100_003 + epoch + 7_919 * rank)  # dropout masks of this epoch
         order = rng.permutation(len(data.x_train))
         n_steps = steps_per_epoch
         if config.max_steps is not None:
@@ -243,11 +309,12 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
                    leave=False, disable=not progress_bar, dynamic_ncols=True)
         loss_sum, seen, started = 0.0, 0, time.perf_counter()
         for i in bar:
-            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+            idx = order[i * global_batch:(i + 1) * global_batch]
             x = data.x_train[idx]
             if augment:
                 x = augment_batch(x, rng)
-            loss = F.cross_entropy(model(from_numpy(x)), from_numpy(data.y_train[idx]),
+            x, idx = rank_share(x, world_size, rank), rank_share(idx, world_size, rank)
+            loss = F.cross_entropy(net(from_numpy(x)), from_numpy(data.y_train[idx]),
                                    label_smoothing=config.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
@@ -262,7 +329,17 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
                                 img_per_s=f"{seen / (time.perf_counter() - started):,.0f}", refresh=False)
         bar.close()
         seconds = time.perf_counter() - started
-        acc, test_loss, _ = evaluate(model, data.x_test, data.y_test, config.eval_batch_size)
+        if world_size > 1:
+            from ..distributed import average_metrics
+            acc, test_loss, _ = evaluate(model, rank_share(data.x_test, world_size, rank),
+                                         rank_share(data.y_test, world_size, rank), config.eval_batch_size)
+            n_test = len(rank_share(data.y_test, world_size, rank))
+            metrics = average_metrics({"acc": acc, "loss": test_loss}, count=n_test)
+            acc, test_loss = metrics["acc"], metrics["loss"]
+            trained = average_metrics({"loss": loss_sum / max(seen, 1)}, count=seen)
+            loss_sum, seen = trained["loss"] * seen * world_size, seen * world_size
+        else:
+            acc, test_loss, _ = evaluate(model, data.x_test, data.y_test, config.eval_batch_size)
         for key, value in (("epoch", epoch + 1), ("train_loss", loss_sum / max(seen, 1)),
                            ("test_loss", test_loss), ("test_acc", acc),
                            ("lr", optimizer.param_groups[0]["lr"]), ("seconds", seconds)):
@@ -270,9 +347,12 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
         log(f"epoch {epoch + 1}/{config.epochs}: train loss {loss_sum / max(seen, 1):.4f}, test loss "
             f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%  ({n_steps} steps, {seconds:.1f} s, "
             f"{seen / max(seconds, 1e-9):,.0f} images/s)")
-        save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
-                        {"epoch": epoch + 1, "step": step}, history)
-        plot_history(history, os.path.join(out_dir, "curves.png"),
-                     title=f"{config.model} on {config.dataset}")
-        write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
+        if main:
+            save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
+                            {"epoch": epoch + 1, "step": step, "global_batch": global_batch}, history)
+            plot_history(history, os.path.join(out_dir, "curves.png"),
+                         title=f"{config.model} on {config.dataset}")
+            write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
+        if world_size > 1:
+            world.barrier()                     # the checkpoint is complete before any rank goes on
     return history

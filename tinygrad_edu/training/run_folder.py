@@ -141,3 +141,24 @@ def read_checkpoint(path, purpose="resume from"):
                              "'model' entry)")
     return ckpt
 
+
+
+def on_main_process(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` run by rank 0 alone (it writes the run folder), its result given to every
+    rank; a ``RunFolderError`` (or any exception) on rank 0 is raised on every rank with the same
+    message, so no rank waits forever for one that gave up.  In a world of one: just ``fn(...)``."""
+    from ..distributed import world
+    from ..distributed.communicators import _broadcast_object
+    world.init()
+    if world.get_world_size() == 1:
+        return fn(*args, **kwargs)
+    outcome = None
+    if world.is_main_process():
+        try:
+            outcome = ("ok", fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001  (sent to the other ranks, then raised again here)
+            outcome = ("error", exc)
+    kind, value = _broadcast_object(outcome)
+    if kind == "error":
+        raise value if world.is_main_process() else type(value)(*value.args)
+    return value
