@@ -33,7 +33,8 @@ def add_arguments(parser):
                         metavar="{" + ",".join(DATASETS) + "}", help="the images to learn")
     parser.add_argument("--epochs", type=positive_int, default=2,
                         help="passes over the training images (on --resume a larger value extends the run)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="images per step, PER RANK with --distributed (global batch: "
+    parser.add_argument("--batch-size", type=positive_int, default=64,
+                        help="images per step, PER RANK with --distributed (global batch: "
                              "ranks x this, as in torch DDP)")
     parser.add_argument("--lr", type=positive_float, default=0.05,
                         help="the (peak) learning rate of the schedule")

@@ -218,6 +218,7 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True, distri
     from .. import from_numpy, manual_seed, save
     from ..distributed import world
     from ..text import WordPieceTokenizer
+    from .loop import _progress, _saved_global_batch
 
     world_size, rank = (world.get_world_size(), world.get_rank()) if distributed else (1, 0)
     main = rank == 0
@@ -230,7 +231,7 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True, distri
     model = build_model(config, task)
     optimizer = make_optimizer(model, config)
     ckpt = read_checkpoint(ckpt_path) if resume else None
-    saved_global = (ckpt or {}).get("progress", {}).get("global_batch", config.batch_size * world_size)
+    saved_global = _saved_global_batch(ckpt, config.batch_size * world_size)
     if saved_global != config.batch_size * world_size:   # another number of ranks: same global batch
         if saved_global % world_size:
             raise RunFolderError(f"cannot resume a run with global batch {saved_global} on {world_size} "
@@ -308,7 +309,7 @@ def finetune(config, out_dir, resume=False, log=print, progress_bar=True, distri
             f"{scores['loss']:.4f}, eval {metric} {100 * scores[metric]:.2f}%  ({seconds:.0f} s)")
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "config": dataclasses.asdict(config), "label_names": task.label_names,
-              "progress": {"epoch": epoch + 1, "step": step, "global_batch": global_batch},
+              "progress": _progress({"epoch": epoch + 1, "step": step}, global_batch, world_size),
               "history": history}, ckpt_path)
         write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
         plot_finetune(history, os.path.join(out_dir, "curves.png"), metric,

@@ -149,6 +149,7 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
     from ..nn.utils import clip_grad_norm_
     from ..text import CharTokenizer
     from ..distributed import world
+    from .loop import _progress, _saved_global_batch
 
     world_size, rank = (world.get_world_size(), world.get_rank()) if distributed else (1, 0)
     main = rank == 0
@@ -172,7 +173,7 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
         load_weights(model, ckpt["model"], "the model", f"cannot resume from {ckpt_path}")
         optimizer.load_state_dict(ckpt["optimizer"])
         history, start = ckpt["history"], ckpt["progress"]["iter"]
-        saved_global = ckpt["progress"].get("global_batch", config.batch_size * world_size)
+        saved_global = _saved_global_batch(ckpt, config.batch_size * world_size)
         if saved_global != config.batch_size * world_size:   # another number of ranks: same global batch
             if saved_global % world_size:
                 raise RunFolderError(f"cannot resume a run with global batch {saved_global} on "
@@ -194,7 +195,8 @@ def train_gpt(text_train, text_val, config, out_dir, resume=False, log=print, pr
             return
         save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "config": dataclasses.asdict(config), "vocab": tokenizer.chars_string(),
-              "progress": {"iter": it, "global_batch": config.batch_size * world_size}, "history": history}, ckpt_path)
+              "progress": _progress({"iter": it}, config.batch_size * world_size, world_size),
+              "history": history}, ckpt_path)
         write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
         plot_losses(history, os.path.join(out_dir, "loss.png"),
                     title=f"mini-GPT ({config.n_layer}x{config.n_embd}) on tinyshakespeare")

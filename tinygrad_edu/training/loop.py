@@ -69,6 +69,20 @@ def global_batch_line(world_size, batch_size, what="batch"):
     return f"distributed: {world_size} ranks x {what} {batch_size} = global {what} {world_size * batch_size}"
 
 
+def _saved_global_batch(ckpt, default):
+    """The global batch a checkpoint was trained with: recorded by distributed runs; a single-process
+    run's is its config's batch size (``default`` when there is no checkpoint)."""
+    if not ckpt:
+        return default
+    progress, config = ckpt.get("progress") or {}, ckpt.get("config") or {}
+    return int(progress.get("global_batch", config.get("batch_size", default)))
+
+
+def _progress(progress, global_batch, world_size):
+    """A checkpoint's progress entry; distributed runs also record their global batch."""
+    return dict(progress, global_batch=global_batch) if world_size > 1 else progress
+
+
 def rank_share(batch, world_size, rank):
     """This rank's share of a global batch (indices or an array): every ``world_size``-th item from
     ``rank`` (DistributedSampler's split, applied to each global batch)."""
@@ -249,7 +263,7 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
     ckpt = read_checkpoint(ckpt_path) if resume else None
     global_batch = config.batch_size * world_size
-    saved_global = (ckpt or {}).get("progress", {}).get("global_batch", global_batch)
+    saved_global = _saved_global_batch(ckpt, global_batch)
     if saved_global != global_batch:       # resumed by another number of ranks: keep the global batch
         if saved_global % world_size:
             raise RunFolderError(f"cannot resume a run with global batch {saved_global} on {world_size} "
@@ -349,7 +363,7 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
             f"{seen / max(seconds, 1e-9):,.0f} images/s)")
         if main:
             save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
-                            {"epoch": epoch + 1, "step": step, "global_batch": global_batch}, history)
+                            _progress({"epoch": epoch + 1, "step": step}, global_batch, world_size), history)
             plot_history(history, os.path.join(out_dir, "curves.png"),
                          title=f"{config.model} on {config.dataset}")
             write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)

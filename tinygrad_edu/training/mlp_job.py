@@ -75,16 +75,26 @@ def make_optimizer(name, params, lr):
     return optim.SGD(params, lr=lr, momentum=0.9)
 
 
-def train(config, out_dir=None, resume=False, out=None, progress_bar=True):
+def train(config, out_dir=None, resume=False, out=None, progress_bar=True, distributed=False):
     """Run the job; returns the test accuracy.  ``out_dir``: the run folder to save into (or None);
-    ``out``: where the report goes (default: ``sys.stdout``)."""
+    ``out``: where the report goes (default: ``sys.stdout``).
+
+    ``distributed=True`` with N ranks: ``config.batch_size`` is the batch per rank; every rank draws
+    the same global batches of N x batch_size images (ceil(60,000 / global) steps per epoch, the
+    schedule of one process with the global batch) and trains on its share ``rank::N`` in
+    DistributedDataParallel.  Rank 0 alone scores the whole test set (returns None elsewhere) and
+    writes the run folder, then a barrier."""
     from tqdm import tqdm
     import tinygrad_edu as tg
     from ..data import MNIST
     from ..nn import functional as F
     from .restore import load_weights
-    from .run_folder import CHECKPOINT, HISTORY_FILE, read_checkpoint, write_json_atomic
+    from .run_folder import CHECKPOINT, HISTORY_FILE, RunFolderError, read_checkpoint, write_json_atomic
+    from ..distributed import world
+    from .loop import _progress, _saved_global_batch
     out = sys.stdout if out is None else out
+    world_size, rank = (world.get_world_size(), world.get_rank()) if distributed else (1, 0)
+    main = rank == 0
 
     train_set = MNIST(config.data, train=True, download=config.download)
     test_set = MNIST(config.data, train=False, download=config.download)
@@ -110,8 +120,24 @@ def train(config, out_dir=None, resume=False, out=None, progress_bar=True):
         for _ in range(start_epoch):           # the orders of the epochs already done
             rng.permutation(len(x_train))
         print(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})", file=out, flush=True)
+        saved_global = _saved_global_batch(ckpt, config.batch_size * world_size)
+        if saved_global != config.batch_size * world_size:   # another number of ranks: same global batch
+            if saved_global % world_size:
+                raise RunFolderError(f"cannot resume a run with global batch {saved_global} on "
+                                     f"{world_size} ranks: the number of ranks must divide it")
+            config = dataclasses.replace(config, batch_size=saved_global // world_size)
+            print(f"resumed with the run's global batch {saved_global}: {world_size} rank(s) x batch "
+                  f"{config.batch_size}", file=out, flush=True)
 
-    steps_per_epoch = -(-len(x_train) // config.batch_size)
+    global_batch = config.batch_size * world_size
+    steps_per_epoch = -(-len(x_train) // global_batch)
+    if world_size > 1 and 0 < len(x_train) % global_batch < world_size:
+        steps_per_epoch -= 1                  # a last batch too small to give every rank an image
+    net = model
+    if world_size > 1:
+        from ..distributed import DistributedDataParallel, sum_metrics
+        net = DistributedDataParallel(model)
+        progress_bar = progress_bar and main
     model.train()
     for epoch in range(start_epoch + 1, config.epochs + 1):
         if config.max_steps is not None and step >= config.max_steps:
@@ -123,8 +149,8 @@ def train(config, out_dir=None, resume=False, out=None, progress_bar=True):
                    disable=not progress_bar or None, dynamic_ncols=True)
         loss_sum, seen, start = 0.0, 0, time.perf_counter()
         for i in bar:
-            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-            logits = model(tg.from_numpy(x_train[idx]))
+            idx = order[i * global_batch:(i + 1) * global_batch][rank::world_size]   # this rank's share
+            logits = net(tg.from_numpy(x_train[idx]))
             loss = F.cross_entropy(logits, tg.from_numpy(y_train[idx]))
             optimizer.zero_grad()
             loss.backward()
@@ -135,18 +161,26 @@ def train(config, out_dir=None, resume=False, out=None, progress_bar=True):
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}",
                                 img_per_s=f"{seen / (time.perf_counter() - start):,.0f}", refresh=False)
         step += n_steps
+        if world_size > 1:                    # the epoch's loss over every rank's images
+            totals = sum_metrics({"loss_sum": loss_sum, "seen": seen})
+            loss_sum, seen = totals["loss_sum"], int(totals["seen"])
         elapsed = time.perf_counter() - start
         print(f"epoch {epoch}/{config.epochs}: train loss {loss_sum / max(seen, 1):.4f}  "
               f"({n_steps} steps, {elapsed:.1f} s, {seen / elapsed:,.0f} images/s)", file=out, flush=True)
-        if out_dir is not None:
+        if out_dir is not None and main:
             history["epoch"].append(epoch)
             history["train_loss"].append(loss_sum / max(seen, 1))
             history["test_acc"].append(evaluate(model, x_test, y_test))
             tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "config": dataclasses.asdict(config), "progress": {"epoch": epoch, "step": step},
+                     "config": dataclasses.asdict(config),
+                     "progress": _progress({"epoch": epoch, "step": step}, global_batch, world_size),
                      "history": history}, os.path.join(out_dir, CHECKPOINT))
             write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
+        if world_size > 1 and out_dir is not None:
+            world.barrier()                   # the checkpoint is complete before any rank goes on
 
+    if not main:
+        return None
     accuracy = evaluate(model, x_test, y_test)
     print(f"test accuracy: {100 * accuracy:.2f}% ({round(accuracy * len(x_test))}/{len(x_test)})",
           file=out, flush=True)
