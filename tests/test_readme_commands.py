@@ -74,10 +74,10 @@ def readme_commands():
                 assert words[0] in ("python", ".venv/bin/python") and words[1] == "-m" and \
                     words[2].split(".")[0] == "tinygrad_edu", (
                         f"README command {part!r} is neither a tinygrad_edu command nor listed in NOT_RUN")
-                if launcher or words[2] != "tinygrad_edu":
+                if words[2] != "tinygrad_edu":
                     commands.append(launcher + ["-m", words[2]] + words[3:])    # a module of the package
                 else:
-                    commands.append(words[3:])
+                    commands.append(launcher + words[3:])
     return commands
 
 
@@ -91,7 +91,9 @@ def full_command(argv):
     if argv[:1] == ["mpiexec"]:
         if _mpiexec() is None:
             return None            # (the dev extra installs MPICH; without it only these commands are left out)
-        return [_mpiexec(), "-n", argv[2], sys.executable] + argv[3:]
+        rest = argv[3:]
+        rest = rest if rest[:1] == ["-m"] else ["-m", "tinygrad_edu"] + smoke_form(rest)
+        return [_mpiexec(), "-n", argv[2], sys.executable, "-m", "mpi4py"] + rest
     if argv[:1] == ["-m"]:
         return [sys.executable] + argv
     return [sys.executable, "-m", "tinygrad_edu"] + smoke_form(argv)
@@ -111,6 +113,8 @@ def smoke_form(argv):
 def test_the_readme_has_commands_for_every_subcommand_it_documents():
     used = {argv[0] if argv and not argv[0].startswith("-") else None for argv in readme_commands()
             if argv[:1] not in (["mpiexec"], ["-m"])}
+    assert any(argv[:1] == ["mpiexec"] and "--distributed" in argv for argv in readme_commands()), \
+        "the README shows no distributed training command"
     for name in ("train", "evaluate", "gpt", "generate", "predict", "export", "pretrain", "finetune"):
         assert name in used, f"the README shows no `{name}` command"
     assert None in used, "the README shows no main-job command"
