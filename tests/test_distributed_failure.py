@@ -87,3 +87,16 @@ def test_watchdog_reports_a_rank_that_skips_a_ddp_backward(communicator):
     assert "ranks that did not arrive: 1" in result.stderr, result.stderr
     assert seconds < 15, f"the job took {seconds:.1f} s to end (timeout 3 s)"
     assert _all_gone(pids(result.stdout)) == []
+
+
+@pytest.mark.mpi
+@needs_mpi
+def test_a_command_line_error_on_one_rank_ends_the_whole_job():
+    """Without this, rank 0 would wait in its barrier until the watchdog's default (600 s)."""
+    result, seconds = launch("cli_error_one_rank.py", mpi4py=False, timeout=40,
+                             env={"TINYGRAD_EDU_COLLECTIVE_TIMEOUT": "300"})
+    assert result.returncode != 0
+    assert "NOT REACHED" not in result.stdout
+    assert "error: argument --lr" in result.stderr, result.stderr
+    assert seconds < 15, f"the job took {seconds:.1f} s to end"
+    assert _all_gone(pids(result.stdout)) == []

@@ -147,7 +147,22 @@ def in_cli_words(message):
 
 def main(argv=None):
     """Entry point of ``python -m tinygrad_edu`` and of the ``tinygrad-edu`` script; returns the
-    process exit code."""
+    process exit code.  In a distributed run (``--distributed`` under mpiexec) a rank that stops with an
+    error ends the whole job (``MPI_Abort``): the other ranks must not wait for it in a collective."""
+    code = _run(argv)
+    if code:
+        _end_the_job_if_distributed(code)
+    return code
+
+
+def _end_the_job_if_distributed(code):
+    world = sys.modules.get("tinygrad_edu.distributed.world")    # (never imports MPI by itself)
+    if world is not None and world.is_initialized() and world.get_world_size() > 1:
+        from .distributed.failure import abort_job
+        abort_job(world.comm(), code)
+
+
+def _run(argv):
     from .training.run_folder import RunFolderError
     argv = sys.argv[1:] if argv is None else list(argv)
     try:

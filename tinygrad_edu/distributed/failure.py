@@ -79,6 +79,17 @@ _state = {"timeout": _timeout_from_env(), "thread": None, "stop": threading.Even
 
 
 # ---- 1. an exception on any rank aborts the job ------------------------------------------------
+def abort_job(comm, code):
+    """End every process of the job: flush what this rank printed, give the launcher a moment to
+    forward it, then ``MPI_Abort``.  MPICH's MPI_Abort may *return* before the launcher has killed this
+    process (measured: the next lines of the script still ran), so never run on past it: exit at once."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(_FLUSH_GRACE)
+    comm.Abort(code)
+    os._exit(code)
+
+
 def install_abort_on_exception():
     """Make an uncaught exception print its traceback (with the rank) once and ``MPI_Abort`` the job.
     Idempotent; does nothing in a world of one."""
@@ -96,11 +107,8 @@ def install_abort_on_exception():
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         sys.stderr.write("".join(f"[rank {rank}] {line}\n" for line in text.rstrip().splitlines()))
         sys.stderr.write(f"[rank {rank}] aborting the whole job (MPI_Abort) because of this exception\n")
-        sys.stderr.flush()
-        sys.stdout.flush()
-        time.sleep(_FLUSH_GRACE)
         try:
-            comm.Abort(status)
+            abort_job(comm, status)
         except Exception:  # noqa: BLE001  (MPI already finalised: fall back to the old hook)
             previous(exc_type, exc, tb)
 
@@ -237,9 +245,7 @@ def _report_and_abort(comm, MPI, current, timeout, ask_others):
         else:
             lines.append("(MPI is not THREAD_MULTIPLE: the other ranks were not asked)")
         sys.stderr.write("".join(f"[rank {rank}] {line}\n" for line in lines))
-        sys.stderr.flush()
-        time.sleep(_FLUSH_GRACE)
-    comm.Abort(1)
+    abort_job(comm, 1)
 
 
 def _ask_everyone(comm, MPI):
