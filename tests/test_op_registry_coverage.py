@@ -53,6 +53,10 @@ ALLOWED_UNCOVERED = {
     "ops.rounding.FloorDivide": "a // b has no derivative (backward raises, as in PyTorch), so its "
                                 "specs are forward-only and record no node (tests/test_math_extra.py)",
     "ops.rounding._Rounder": "the base class of Trunc/Floor/Ceil/Round, never applied itself",
+    "distributed.sync_batchnorm.SyncBatchNormFunction":
+        "batch norm over every rank's batch: a multi-process op, checked bitwise against BatchNorm in a "
+        "world of one (tests/test_distributed_ddp.py) and against one process on 2 ranks "
+        "(tests/mpi/ddp_checks.py)",
 }
 
 # Function subclasses whose docstrings do not pass ``documents_gradient``, and why (none today).
@@ -64,9 +68,12 @@ ALLOWED_UNDOCUMENTED = {
 # The classes
 # ---------------------------------------------------------------------------------------------
 def op_modules():
-    """Every module of tinygrad_edu.ops and tinygrad_edu.nn (subpackages too), imported."""
+    """Every module of tinygrad_edu.ops, tinygrad_edu.nn and tinygrad_edu.distributed (subpackages too),
+    imported — all of them, whatever other tests ran in this process before, so the set of Function
+    classes checked does not depend on the order the tests run in."""
+    import tinygrad_edu.distributed
     mods = []
-    for pkg in (tinygrad_edu.ops, tinygrad_edu.nn):
+    for pkg in (tinygrad_edu.ops, tinygrad_edu.nn, tinygrad_edu.distributed):
         for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             mods.append(importlib.import_module(info.name))
     return mods

@@ -20,6 +20,8 @@ gradients).
 
 ``convert_sync_batchnorm(model)`` swaps every BatchNorm1d/2d for a SyncBatchNorm that keeps the same
 parameter and buffer objects (call it before building the optimizer and DDP).
+
+Tests: tests/test_distributed_ddp.py, tests/mpi/ddp_checks.py
 """
 import numpy as np
 
