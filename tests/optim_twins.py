@@ -40,3 +40,22 @@ def assert_same_parameters(ours, theirs, rtol=2e-5, atol=2e-6):
     for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=rtol, atol=atol,
                                    err_msg=name)
+
+
+def check_continuing_from_a_torch_state(name, options, warm_steps, atol=5e-6):
+    """torch's optimizer ``name`` takes ``warm_steps``; ours loads its state_dict (with lr 0.5 given at
+    construction, which the loaded state must replace) and both then train 20 more steps in lockstep."""
+    from tinygrad_edu import optim
+    ours, theirs = twin_models()
+    their_opt = getattr(torch.optim, name)(theirs.parameters(), **options)
+    x, y = data()
+    for _ in range(warm_steps):
+        their_opt.zero_grad()
+        torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y)).backward()
+        their_opt.step()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    our_opt = getattr(optim, name)(ours.parameters(), lr=0.5)
+    our_opt.load_state_dict(their_opt.state_dict())
+    assert our_opt.state[ours[0].weight]["step"] == warm_steps
+    train(ours, theirs, our_opt, their_opt, steps=20)
+    assert_same_parameters(ours, theirs, atol=atol)

@@ -10,7 +10,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
 import tinygrad_edu.nn.functional as F
 import tinygrad_edu.optim as optim
-from optim_twins import STEPS, data, train, twin_models
+from optim_twins import STEPS, check_continuing_from_a_torch_state, data, train, twin_models
 from optim_twins import assert_same_parameters as _assert_same_parameters
 
 
@@ -156,19 +156,7 @@ def test_state_dict_round_trip_resumes_exactly(name, options):
 @pytest.mark.parametrize("name,options", [("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
                                           ("Adamax", dict(lr=0.01)), ("Adadelta", dict())])
 def test_loading_a_torch_optimizer_state_continues_like_torch(name, options):
-    ours, theirs = twin_models()
-    their_opt = getattr(torch.optim, name)(theirs.parameters(), **options)
-    x, y = data()
-    for _ in range(8):
-        their_opt.zero_grad()
-        torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y)).backward()
-        their_opt.step()
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    our_opt = getattr(optim, name)(ours.parameters(), lr=0.5)
-    our_opt.load_state_dict(their_opt.state_dict())
-    assert our_opt.state[ours[0].weight]["step"] == 8
-    train(ours, theirs, our_opt, their_opt, steps=20)
-    assert_same_parameters(ours, theirs)
+    check_continuing_from_a_torch_state(name, options, warm_steps=8)
 
 
 # ---- LBFGS ------------------------------------------------------------------------------------------

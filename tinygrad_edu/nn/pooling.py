@@ -338,8 +338,10 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
 # ---------------------------------------------------------------------------------------------
 # modules
 # ---------------------------------------------------------------------------------------------
-class MaxPool2d(Module):
-    """Max pooling over kernel_size windows (``stride`` defaults to ``kernel_size``)."""
+class _MaxPoolNd(Module):
+    """The max-pooling modules' shared part (``_pool``: the functional form); ``stride`` defaults to
+    ``kernel_size``, and the sizes stay as given, as in torch."""
+    _pool = None
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
@@ -350,16 +352,22 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input):  # noqa: A002
-        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return type(self)._pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                                ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
 
-class AvgPool2d(Module):
-    """Average pooling over kernel_size windows (``stride`` defaults to ``kernel_size``)."""
+class MaxPool2d(_MaxPoolNd):
+    """Max pooling over kernel_size windows (``stride`` defaults to ``kernel_size``)."""
+    _pool = staticmethod(max_pool2d)
+
+
+class _AvgPoolNd(Module):
+    """The 2-D and 3-D average-pooling modules' shared part (``_pool``: the functional form)."""
+    _pool = None
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
@@ -370,11 +378,16 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input):  # noqa: A002
-        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
+        return type(self)._pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Average pooling over kernel_size windows (``stride`` defaults to ``kernel_size``)."""
+    _pool = staticmethod(avg_pool2d)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -33,7 +33,7 @@ from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
 from .module import Module
-from .pooling import ScatterAddFlat, _first_taps, avg_pool2d, max_pool2d
+from .pooling import ScatterAddFlat, _AvgPoolNd, _MaxPoolNd, _first_taps, avg_pool2d, max_pool2d
 from .pooling_args import PoolError, _as_tuple, _check, _one, pool3d_geometry
 
 __all__ = ["max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d", "MaxPool3dFunction",
@@ -267,26 +267,6 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
 # ---------------------------------------------------------------------------------------------
 # modules (torch keeps kernel_size / stride / padding as given; AvgPool1d makes them tuples)
 # ---------------------------------------------------------------------------------------------
-class _MaxPoolNd(Module):
-    _pool = None
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-
-    def forward(self, input):  # noqa: A002
-        return type(self)._pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                                ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
-               f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-
-
 class MaxPool1d(_MaxPoolNd):
     """Max pooling over (N, C, L) or (C, L) (``F.max_pool1d``)."""
     _pool = staticmethod(max_pool1d)
@@ -315,20 +295,6 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool3d(Module):
+class AvgPool3d(_AvgPoolNd):
     """Average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``)."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-
-    def forward(self, input):  # noqa: A002
-        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _pool = staticmethod(avg_pool3d)
