@@ -1,41 +1,33 @@
-"""Compiled kernels: a faster tier for a few hot ops, each beside the NumPy reference it must equal.
+"""Compiled kernels: a faster tier for the hot ops, each beside the NumPy reference it must equal.
 
-What is here
+The contract
 ------------
-Every op's *reference* is plain NumPy, in ``tinygrad_edu/ops/``: what you read first, slow perhaps, but
-obviously right, and registered by the op's own module.  Two ops also have a compiled *fast* tier::
+Every hot op's *reference* is plain NumPy, beside the op itself (``tinygrad_edu/ops/``, ``tinygrad_edu/nn/``,
+``tinygrad_edu/optim/``): what you read first, perhaps slow, but obviously right.  The op registers it
+under a kernel *name* with ``backend.register_kernel(name, "numpy", fn)`` and calls its implementation
+only through the dispatch point ``backend.kernel(name, xp)``.
 
-    kernel name      NumPy arrays (CPU)                   CuPy arrays (GPU)
-    erf              erf_numba.py: numba ufunc            erf_cupy.py: cupyx.scipy.special.erf
-                     over math.erf                        (CuPy's own CUDA ufunc; no .cu source here)
-    relu_backward    relu_numba.py: numba ufunc           none
-                     (g where y > 0, else 0)
+This folder holds the fast tiers, **one file per kernel name** (``kernels/<name>.py``) with both of them:
 
-``erf`` serves ``tinygrad_edu.erf`` and the exact GELU; ``relu_backward`` serves the ReLU's gradient.  Every
-other op has only its reference (which runs on CuPy arrays through CuPy's NumPy-compatible functions).
-There are no ``.cu`` sources in this folder; the CuPy tier's test is marked ``gpu`` and skips where
-there is no GPU.
+* the numba tier (NumPy arrays, CPU), registered with ``register_kernel(name, "numpy", fn, tier="fast")``;
+* the CuPy tier (CuPy arrays, GPU) where there is one, registered for ``"cupy"`` only when CuPy is
+  installed; its CUDA source, when it has one, sits beside it as ``kernels/<name>.cu`` and is compiled
+  by ``cuda_source.raw_kernel`` on first use (and to PTX in the tests, with no GPU needed).
 
-How an op finds its kernel
---------------------------
-An op never imports a kernel directly: it asks the dispatch point ``tinygrad_edu.backend.kernel(name, xp)``,
-which returns the fast tier when one is registered and ``use_kernels(True)`` (the default), else the
-reference.  ``tinygrad_edu.backend.use_kernels(False)`` (or ``TINYGRAD_EDU_KERNELS=0``) switches every op
-back to its reference, so the tiers can be compared; ``tests/test_kernels.py`` asserts that they agree.
-``tinygrad_edu.backend.registered_kernels()`` lists what the table holds.
+``backend.use_kernels(False)`` (or ``TINYGRAD_EDU_KERNELS=0``) switches every op back to its reference,
+so the tiers can be compared; the test suite runs every op both ways.  ``backend.registered_kernels()``
+lists what the table holds; ``kernel_table()`` below lists it with each kernel's file.
 
-What comes next
----------------
-Issue 14 plans more kernels where measurements show they pay (max-pool, the small-plane convolution
-layout, both GELUs, layer_norm, attention softmax, softmax + cross-entropy, AdamW, ...) and CuPy kernels
-with their CUDA sources in this folder.  Until they land, the table above is the whole list.
+A fast tier equals its reference to float32 rounding and keeps the reference's NaN and tie rules
+(for max pooling: the first maximum wins, NaN wins).  Where a tier does not handle a case (a dtype, a
+layout) it calls the reference itself, so a caller never has to know which tier ran.
+
+Importing this package imports every kernel file here, so each registers itself.  A kernel that cannot
+load (say numba is broken on this machine) is skipped with a warning and its op keeps working on the
+reference tier; ``loaded`` and ``failed`` say which did what.
 
 This folder lives at the top of the repository (``kernels/``) and is installed as the subpackage
 ``tinygrad_edu.kernels`` through the committed symlink ``tinygrad_edu/kernels -> ../kernels``.
-
-Importing this package registers every kernel it has (``KERNEL_MODULES``).  A kernel that cannot load
-(say numba is broken on this machine) is skipped with a warning, and its op keeps working on the
-reference tier; ``loaded`` and ``failed`` say which did what.
 """
 import importlib
 import os
@@ -70,8 +62,12 @@ if _cache_dir is not None:
     if "numba" in sys.modules:  # numba was imported before us: tell its live config too
         sys.modules["numba"].config.CACHE_DIR = _cache_dir
 
-# The kernels this package provides, one module each.  Each module registers itself on import.
-KERNEL_MODULES = ("erf_numba", "erf_cupy", "relu_numba")
+# Files here that are not kernels: the CUDA source loader.
+_NOT_KERNELS = {"cuda_source"}
+# The kernels this package provides, one module each (its file name is the kernel name).
+KERNEL_MODULES = tuple(sorted(
+    name[:-3] for name in os.listdir(os.path.dirname(os.path.abspath(__file__)))
+    if name.endswith(".py") and not name.startswith("_") and name[:-3] not in _NOT_KERNELS))
 
 loaded = []   # modules that registered
 failed = {}   # module name -> why it could not load
@@ -84,3 +80,15 @@ for _name in KERNEL_MODULES:
         failed[_name] = f"{_exc.__class__.__name__}: {_exc}"
         warnings.warn(f"tinygrad_edu.kernels: could not load {_name} ({failed[_name]}); "
                       "its ops use the NumPy reference tier", RuntimeWarning, stacklevel=2)
+
+
+def kernel_table():
+    """[(kernel name, backend, tiers, file)] for every registered kernel, sorted: what a student asks
+    first ("which ops have a fast version, and where is it?")."""
+    from tinygrad_edu.backend import registered_kernels
+    here = os.path.dirname(os.path.abspath(__file__))
+    rows = []
+    for (name, backend), tiers in sorted(registered_kernels().items()):
+        path = os.path.join(here, f"{name}.py")
+        rows.append((name, backend, tiers, f"kernels/{name}.py" if os.path.exists(path) else None))
+    return rows

@@ -11,7 +11,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import backend
 from tinygrad_edu.ops.elementwise import _erf_reference
 
-from tinygrad_edu.kernels.erf_numba import erf_numba  # numba is a dependency: no skip if it breaks
+from tinygrad_edu.kernels.erf import erf_numba  # numba is a dependency: no skip if it breaks
 
 TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-14, atol=1e-15)}
 
@@ -24,7 +24,7 @@ def kernels_on():
 
 
 def test_kernels_package_loaded_and_registered():
-    assert "erf_numba" in tg.kernels.loaded and tg.kernels.failed.get("erf_numba") is None
+    assert "erf" in tg.kernels.loaded and tg.kernels.failed.get("erf") is None
     assert backend.registered_kernels()[("erf", "numpy")] == ["fast", "reference"]
 
 
@@ -64,7 +64,7 @@ def _is_numba_erf(fn):
     """The numba erf kernel (by identity, or by module and name when a second import of the kernels
     package under another sys.path entry made a second function object of the same kernel)."""
     return fn is erf_numba or (getattr(fn, "__name__", "") == "erf_numba"
-                               and getattr(fn, "__module__", "").endswith("erf_numba"))
+                               and getattr(fn, "__module__", "").endswith("kernels.erf"))
 
 
 def test_use_kernels_switches_the_dispatch(kernels_on):
@@ -107,7 +107,7 @@ def _cuda_usable():
 def test_erf_cupy_matches_reference(dtype, kernels_on):
     import cupy
 
-    from tinygrad_edu.kernels.erf_cupy import erf_cupy, erf_cupy_reference
+    from tinygrad_edu.kernels.erf import erf_cupy, erf_cupy_reference
     assert backend.kernel("erf", cupy) is erf_cupy
     for shape in [(), (0,), (1000,), (3, 7)]:
         x = np.random.default_rng(1).normal(scale=2.0, size=shape).astype(dtype)
@@ -130,7 +130,7 @@ def test_broken_numba_falls_back_to_the_reference_with_a_warning():
             "    warnings.simplefilter('always')\n"
             "    import tinygrad_edu as tg\n"
             "from tinygrad_edu import backend\n"
-            "print(any('erf_numba' in str(w.message) for w in caught))\n"
+            "print(any('could not load erf' in str(w.message) for w in caught))\n"
             "print(backend.kernel('erf').__name__)\n"
             "print(tg.erf(tg.tensor([0.5], dtype=tg.float64)).item())\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -141,7 +141,7 @@ def test_broken_numba_falls_back_to_the_reference_with_a_warning():
 
 
 # ---- relu_backward: the ReLU's backward (numba tier vs np.where reference) -------------------------
-from tinygrad_edu.kernels.relu_numba import relu_backward_numba  # noqa: E402
+from tinygrad_edu.kernels.relu_backward import relu_backward_numba  # noqa: E402
 from tinygrad_edu.ops.elementwise import _relu_backward_reference  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""The ReLU's backward on the CPU, compiled by numba: the "fast" tier of ``relu_backward``.
+"""The ``relu_backward`` kernel: the ReLU's backward on the CPU, compiled by numba (its "fast" tier).
 
 dL/dx = g where y > 0, else 0.  The reference is ``np.where(y > 0, g, 0)``: it builds the boolean
 mask ``y > 0`` in one pass, then selects in a second, general-purpose pass (about 4 ms per million
