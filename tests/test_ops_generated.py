@@ -11,6 +11,9 @@ For each registry entry (an op, or a variant of one):
 * ``test_double_backward_raises``  for once-differentiable backwards;
 * ``test_edge_shapes``  forward + backward parity on 0-d / all-size-1 and size-0 inputs.
 
+Every check runs with the compiled kernels on, and again with ``use_kernels(False)`` whenever a fast
+tier took part (``on_both_tiers``), so each kernel and its NumPy reference face the same draws.
+
 Shapes and arguments are drawn by hypothesis (``tests/conftest.py`` holds the profile).
 At the end: targeted tests of error messages and result dtypes.
 """
@@ -20,6 +23,7 @@ import torch
 from hypothesis import assume, given, settings, strategies as st
 
 import tinygrad_edu as tg
+from tinygrad_edu import backend
 from tinygrad_edu.autograd import gradcheck, gradgradcheck
 
 from op_registry import ALL_SPECS
@@ -110,14 +114,37 @@ def assert_close(ours, ref, tol, what):
 # ---------------------------------------------------------------------------------------------
 # The checks (also used by the edge-shape test)
 # ---------------------------------------------------------------------------------------------
+def on_both_tiers(check):
+    """Run ``check()`` with the compiled kernels on; if any fast tier took part, run it again with
+    ``use_kernels(False)``: both the kernel and the NumPy reference must pass the same check on the
+    same drawn inputs."""
+    with backend.record_kernel_dispatch() as used:
+        check()
+    if used:
+        previous = backend.use_kernels(False)
+        try:
+            check()
+        finally:
+            backend.use_kernels(previous)
+    return used
+
+
 def check_forward(spec, case):
+    on_both_tiers(lambda: _check_forward(spec, case))
+
+
+def check_backward(spec, case):
+    on_both_tiers(lambda: _check_backward(spec, case))
+
+
+def _check_forward(spec, case):
     _, outs_o, _, outs_t = run_both(spec, case)
     if outs_o is None:
         return
     assert_close(outs_o, outs_t, spec.fwd_tol, f"{spec.name} output")
 
 
-def check_backward(spec, case):
+def _check_backward(spec, case):
     ins_o, outs_o, ins_t, outs_t = run_both(spec, case)
     if outs_o is None:
         return
@@ -178,7 +205,11 @@ def test_gradcheck(spec, data):
     case = data.draw(spec.cases("any"), label="case")
     fn, inputs = float64_inputs(spec, case)
     atol, rtol = spec.gc_tol
-    assert gradcheck(fn, inputs, eps=spec.eps, atol=atol, rtol=rtol)
+    on_both_tiers(lambda: _assert(gradcheck(fn, inputs, eps=spec.eps, atol=atol, rtol=rtol)))
+
+
+def _assert(ok):
+    assert ok
 
 
 @pytest.mark.parametrize("spec", GRADGRAD, ids=ids(GRADGRAD))
@@ -315,3 +346,18 @@ def test_int_tensor_plus_float_is_float32():
     assert (tg.tensor([1, 2]) + 2.5).dtype == tg.float32
     assert (tg.tensor([1, 2]) / tg.tensor([2, 4])).dtype == tg.float32
     assert tg.tensor([1, 2]).sum().dtype == tg.int64
+
+
+def test_both_tiers_really_run_for_an_op_with_a_kernel():
+    """The second, reference-tier run happens, and only when a fast tier took part."""
+    seen = []
+
+    def check():
+        with backend.record_kernel_dispatch() as used:
+            tg.erf(tg.tensor([0.25, -1.0])).numpy()
+        seen.append((backend._use_fast, sorted(used)))
+    on_both_tiers(check)
+    assert seen == [(True, ["erf"]), (False, [])]
+    seen.clear()
+    on_both_tiers(lambda: seen.append(tg.tensor([1.0]).neg().item()))
+    assert seen == [-1.0]

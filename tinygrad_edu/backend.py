@@ -166,8 +166,36 @@ def kernel(name, xp=np):
     if tiers is None:
         raise KeyError(f"kernel: no implementation registered for {name!r} on {backend}")
     if _use_fast and "fast" in tiers:
+        if _dispatch_log is not None:
+            _dispatch_log.add(name)
         return tiers["fast"]
     return tiers["reference"]
+
+
+_dispatch_log = None   # a set while record_kernel_dispatch() is active
+
+
+class record_kernel_dispatch:  # noqa: N801  (used like a function: ``with record_kernel_dispatch() as used``)
+    """Record which kernels handed out their fast tier inside a ``with`` block::
+
+        with record_kernel_dispatch() as used:
+            y = F.max_pool2d(x, 2)
+        used   # {'max_pool2d_forward'}
+
+    The test suite uses it to run an op a second time with ``use_kernels(False)`` exactly when a
+    fast tier took part, so both tiers are checked against PyTorch on the same drawn inputs."""
+
+    def __enter__(self):
+        global _dispatch_log
+        self._outer, _dispatch_log = _dispatch_log, set()
+        return _dispatch_log
+
+    def __exit__(self, *exc):
+        global _dispatch_log
+        inner, _dispatch_log = _dispatch_log, self._outer
+        if self._outer is not None:
+            self._outer.update(inner)
+        return False
 
 
 def use_kernels(enabled=True):
