@@ -23,6 +23,7 @@ import sys
 import numpy as np
 
 from . import harness
+from .floors import floor_builder
 from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
@@ -79,7 +80,7 @@ def matmul_row(n=1024):
         return Workload(step, lambda: dict(out))
 
     return Row(f"matmul {n}x{n} fwd+bwd", {"torch": build_torch, "tinygrad_edu": build_tinygrad,
-                                           "numpy": build_numpy},
+                                           "numpy": build_numpy, "floor": floor_builder(build_tinygrad)},
                target=1.15, rtol=1e-4, atol=1e-3 * np.sqrt(n) / 32,
                note="C = A @ B; C.backward(G); float32")
 
@@ -265,7 +266,8 @@ def mlp_row(batch=128, sizes=(784, 256, 256, 10), lr=0.01, api="auto"):
     how = "nn.Linear + F.cross_entropy + optim.SGD" if api == "nn" else \
         "raw tensors + log_softmax/gather + no_grad SGD"
     return Row(f"MLP {shape} train step, batch {batch}",
-               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy},
+               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy,
+                "floor": floor_builder(build_tinygrad)},
                target=1.5, rtol=1e-4, atol=1e-5, note=how)
 
 
@@ -320,10 +322,44 @@ def chain_row(n_ops=200, shape=(8, 8)):
 
         return Workload(step, lambda: {"y": out["y"].detach().numpy(), "x.grad": x.grad.numpy()})
 
+    def build_numpy():
+        """The same chain by hand, each backward formula written out: the floor of an engine on NumPy
+        (what one ufunc call costs, with nothing around it)."""
+        out = {}
+
+        def step():
+            ys = [x0]
+            for i in range(n_ops):
+                ys.append(run_chain_op(i, ys[-1]))
+            g = np.ones_like(x0)
+            for i in reversed(range(n_ops)):
+                k, y = i % 4, ys[i + 1]
+                if k == 0:
+                    g = g * np.float32(0.9)
+                elif k == 2:
+                    g = g * (1 - y * y)
+                elif k == 3:
+                    g = g * (y * (1 - y))
+            out["y"], out["x.grad"] = ys[-1], g
+
+        def run_chain_op(i, y):
+            k = i % 4
+            if k == 0:
+                return y * np.float32(0.9)
+            if k == 1:
+                return y + c0
+            if k == 2:
+                return np.tanh(y)
+            return 1 / (1 + np.exp(-y))
+
+        return Workload(step, lambda: dict(out))
+
     return Row(f"chain of {n_ops} elementwise ops on {'x'.join(map(str, shape))}, fwd+bwd",
-               {"torch": build_torch, "tinygrad_edu": build_tinygrad},
-               ops_per_step=n_ops, target=3.0, rtol=1e-4, atol=1e-6,
-               note="ops cycle through " + ", ".join(CHAIN_OPS) + "; then sum().backward()")
+               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy,
+                "floor": build_numpy},
+               ops_per_step=n_ops, target=2.0, rtol=1e-4, atol=1e-6,
+               note="ops cycle through " + ", ".join(CHAIN_OPS) + "; then sum().backward(); "
+                    "numpy = floor: the same ufunc calls by hand")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import harness
+from .floors import decode_floor_builder, floor_builder
 from .harness import Row, Workload, benchmark_parser
 
 SEED = 0
@@ -118,7 +119,8 @@ def train_row(batch=BATCH, config=None):
 
     c = config
     return Row(f"GPT {c.n_layer}L {c.n_head}H {c.n_embd}d, {batch}x{c.block_size} tokens, train step "
-               "(fwd+bwd+AdamW)", {"torch": build_torch, "tinygrad_edu": build_tinygrad}, target=1.5,
+               "(fwd+bwd+AdamW)", {"torch": build_torch, "tinygrad_edu": build_tinygrad,
+                                    "floor": floor_builder(build_tinygrad)}, target=0.7,
                rtol=2e-3, atol=2e-5,
                note="models.gpt.GPT(GPTConfig()) + configure_optimizers(0.1, 1e-3, (0.9, 0.99)); "
                     "torch: the same network in torch.nn (nanoGPT) with the weights copied")
@@ -157,8 +159,10 @@ def generate_row(use_cache, new_tokens=None, config=None, prompt_len=1):
 
     mode = "with KV cache" if use_cache else "without cache"
     return GenerationRow(f"GPT generate {new_tokens} tokens (greedy, batch 1) {mode}",
-                         {"torch": build_torch, "tinygrad_edu": build_tinygrad},
+                         {"torch": build_torch, "tinygrad_edu": build_tinygrad,
+                          "floor": decode_floor_builder(config, prompt_len, new_tokens)},
                          rtol=0.0, atol=0.0, tokens_per_step=new_tokens,
+                         target=1.0 if use_cache else None,
                          note="model.generate(prompt, n, top_k=1, use_cache=...); torch: the same "
                               "loop and cache policy in torch.nn; the generated tokens must be equal")
 

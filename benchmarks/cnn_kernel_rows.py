@@ -11,6 +11,7 @@ pool, the four strided views of every 2×2 window): the floor an engine built on
 import numpy as np
 
 from .cnn_train_rows import SEED
+from .floors import floor_builder, memory_floor_builder
 from .harness import Row, Workload
 
 
@@ -101,8 +102,9 @@ def conv_row(batch=32, channels=32, out_channels=None, size=32):
         return Workload(step, lambda: dict(out))
 
     return Row(f"conv2d 3x3 {channels}->{out_channels}, pad 1, batch {batch}, {size}x{size}, fwd+bwd",
-               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy},
-               rtol=1e-3, atol=1e-5 * np.sqrt(batch * size * size),
+               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy,
+                "floor": floor_builder(build_tinygrad)},
+               rtol=1e-3, atol=1e-5 * np.sqrt(batch * size * size), target=2.0,
                note="y = F.conv2d(x, w, b, padding=1); y.backward(G): dx, dw, db; float32. "
                     "numpy: im2col + batched GEMMs, dx as a convolution of G with the flipped weights")
 
@@ -162,5 +164,9 @@ def maxpool_row(batch=32, channels=32, size=32):
         return Workload(step, lambda: dict(out))
 
     return Row(f"max_pool2d 2x2 on ({batch}, {channels}, {size}, {size}), fwd+bwd",
-               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy},
-               rtol=1e-6, atol=0.0, note="y = F.max_pool2d(x, 2); y.backward(G); float32")
+               {"torch": build_torch, "tinygrad_edu": build_tinygrad, "numpy": build_numpy,
+                # no products: the floor is the traffic, read x and write y, read g and write dx
+                "floor": memory_floor_builder([x0.size, x0.size // 4, x0.size // 4, x0.size])},
+               rtol=1e-6, atol=0.0, target=1.0,
+               note="y = F.max_pool2d(x, 2); y.backward(G); float32; "
+                                         "floor: streaming copies of the bytes read and written")

@@ -159,16 +159,20 @@ def _fmt(value):
 
 
 def table_rows(report):
-    """The table as lists of strings: one header, then one line per (thread count, row)."""
+    """The table as lists of strings: one header, then one line per (thread count, row).
+
+    ``floor`` is the same BLAS calls alone (``benchmarks/floors.py``); ``tg/floor`` and
+    ``torch/floor`` say how far each library is from it."""
     header = ["threads", "row", "unit", "torch", "tinygrad_edu", "tg/torch", "target", "numpy",
-              "numpy/torch"]
+              "numpy/torch", "floor", "tg/floor", "torch/floor"]
     lines = [header]
     for res in report["results"]:
         t, row = res.timings, res.row
-        has_tg, has_np = SUBJECT in t, "numpy" in t
+        has_tg, has_np, has_floor = SUBJECT in t, "numpy" in t, "floor" in t
         meets = res.meets_target()
         target = "-" if row.target is None else f"<= {row.target:g}" + \
             ("" if meets is None else (" ok" if meets else " MISSED"))
+        floor_s = t["floor"].median_s if has_floor else None
         lines.append([
             str(res.threads), row.name, row.unit,
             _fmt(row.scale(t[REFERENCE].median_s)),
@@ -177,6 +181,9 @@ def table_rows(report):
             target,
             _fmt(row.scale(t["numpy"].median_s)) if has_np else "-",
             f"{res.ratio('numpy'):.2f}" if has_np else "-",
+            _fmt(row.scale(floor_s)) if has_floor else "-",
+            f"{t[SUBJECT].median_s / floor_s:.2f}" if has_floor and has_tg else "-",
+            f"{t[REFERENCE].median_s / floor_s:.2f}" if has_floor else "-",
         ])
     return lines
 
