@@ -3,7 +3,7 @@
 Tests: tests/op_registry/dropout.py, tests/test_nn_functional.py
 """
 from .. import creation
-from ..backend import array_module
+from ..backend import array_module, kernel, register_kernel
 from ..ops.inplace import apply_inplace
 from ..tensor import Tensor
 from .module import Module
@@ -19,7 +19,9 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
         dL/dx = g · m / (1 - p)          (the same mask: a constant of the graph)
 
     With ``training=False`` (or p = 0) it is the identity.  The mask comes from the library's
-    generator (``tinygrad_edu.manual_seed`` makes it reproducible).
+    generator (``tinygrad_edu.manual_seed`` makes it reproducible): one uniform draw per entry on
+    the host, turned into the scaled mask by the ``dropout`` kernel (then moved to the input's
+    device).
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
@@ -29,12 +31,21 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     if p == 1.0:
         scaled_mask = xp.zeros(input.shape, dtype=input.dtype)
     else:
-        keep = creation.default_generator().random(input.shape) >= p
-        scaled_mask = xp.asarray(keep * (1.0 / (1.0 - p)), dtype=input.dtype)
+        uniform = creation.default_generator().random(input.shape)
+        scaled_mask = xp.asarray(kernel("dropout")(uniform, p, input.dtype))
     mask = Tensor._wrap(scaled_mask)
     if inplace:
         return apply_inplace(input, "dropout_", lambda a: a * mask)
     return input * mask
+
+
+def _dropout_mask_reference(uniform, p, dtype):
+    """The scaled keep mask [u ≥ p] / (1 - p) in ``dtype``, from uniform draws u in [0, 1) — the
+    NumPy reference of the ``dropout`` kernel."""
+    return array_module(uniform).asarray((uniform >= p) * (1.0 / (1.0 - p)), dtype=dtype)
+
+
+register_kernel("dropout", "numpy", _dropout_mask_reference)
 
 
 # ---------------------------------------------------------------------------------------------

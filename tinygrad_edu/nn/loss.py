@@ -16,7 +16,9 @@ indices) are fused ``Function``s: one node, whose backward is a single closed fo
 
     d cross_entropy / d logits = (softmax(logits) - onehot(target)) / N     (plain mean case)
 
-written in Tensor ops, so second derivatives work too.
+Without label smoothing the forward (the ``softmax_cross_entropy`` kernel) returns that array
+too, so the backward is one scale; under ``create_graph`` it is written in Tensor ops instead,
+so second derivatives work too.
 
 This file holds the shared reduction helpers and the class-index losses (``nll_loss``,
 ``cross_entropy``); the binary ones are in ``loss_binary.py`` and the regression and distribution
@@ -29,7 +31,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..backend import array_module, to_device
+from ..backend import array_module, kernel, register_kernel, to_device
 from ..ops import reduce as _red
 from ..tensor import Tensor
 from .module import Module
@@ -195,38 +197,41 @@ class CrossEntropyWithIndices(Function):
 
     because d log pᵢc / dxᵢ = onehot(c) - pᵢ.  'mean' divides by Σᵢ w[tᵢ] over counted rows
     (PyTorch uses that one denominator for the smoothing term too).  The forward computes
-    log p with the log-sum-exp shift (stable for any logits) and keeps p for the backward;
-    under ``create_graph`` p is recomputed from x in Tensor ops so that its dependence on x is
-    recorded for second derivatives.
+    log p with the log-sum-exp shift (stable for any logits).  Without smoothing (the hot case)
+    it runs the ``softmax_cross_entropy`` kernel, which also returns w[tᵢ]·(pᵢ - onehot(tᵢ)):
+    the backward is then that array times g (and the 'mean' factor), one pass.  With smoothing
+    it keeps p and builds q in the backward.  Under ``create_graph`` p is recomputed from x in
+    Tensor ops so that its dependence on x is recorded for second derivatives.
     """
 
     @staticmethod
     def forward(ctx, logits, target=None, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean"):
         xp = array_module(logits)
-        m, c = logits.shape
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        probs = xp.exp(shifted)
-        total = probs.sum(axis=1, keepdims=True)
-        log_probs = shifted - xp.log(total)
-        probs /= total
         safe, valid, row_weight = _row_weights(target, weight, ignore_index, logits.dtype)
-        losses = xp.where(valid, -row_weight * log_probs[xp.arange(m), safe], 0).astype(logits.dtype)
+        ctx.dlogits = None
         if label_smoothing > 0:
-            smooth = -(log_probs @ weight if weight is not None else log_probs.sum(axis=1))
-            losses = (1 - label_smoothing) * losses + \
-                (label_smoothing / c) * xp.where(valid, smooth, 0).astype(logits.dtype)
+            losses, probs = _smoothed_losses(logits, safe, valid, row_weight, weight, label_smoothing)
+            ctx.save_for_backward(logits, probs)
+        else:
+            losses, ctx.dlogits = kernel("softmax_cross_entropy", xp)(logits, safe, valid, row_weight)
+            ctx.save_for_backward(logits)
         out, scale = _reduce_rows(losses, row_weight, reduction)
-        ctx.save_for_backward(logits, probs)
         ctx.safe, ctx.valid, ctx.row_weight, ctx.weight = safe, valid, row_weight, weight
         ctx.smoothing, ctx.scale, ctx.reduction = label_smoothing, scale, reduction
         return out
 
     @staticmethod
     def backward(ctx, g):
-        logits, probs = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        logits = saved[0]
+        if ctx.dlogits is not None and not grad_mode.state.enabled:   # the plain case: a scale
+            scale = g.array * ctx.scale if ctx.reduction != "none" else g.array.reshape(-1, 1)
+            return Tensor._wrap((ctx.dlogits * scale).astype(ctx.dlogits.dtype, copy=False))
         if grad_mode.state.enabled:  # create_graph: make p a recorded function of the logits
             probs = _red.softmax(logits, 1)
+        else:
+            probs = saved[1]
         xp = array_module(ctx.safe)
         m, c = probs.shape
         eps = ctx.smoothing
@@ -237,6 +242,49 @@ class CrossEntropyWithIndices(Function):
             q += ((eps / c) * ctx.scale * ctx.valid.astype(g.dtype))[:, None] * w[None, :]
         q_total = q.sum(axis=1, keepdims=True)
         return (probs * Tensor._wrap(q_total) - Tensor._wrap(q)) * _scale_grad(g, ctx.reduction)
+
+
+def _log_softmax_rows(logits):
+    """(log p, p) of every row, with the log-sum-exp shift (no overflow for any logits)."""
+    xp = array_module(logits)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = xp.exp(shifted)
+    total = probs.sum(axis=1, keepdims=True)
+    log_probs = shifted - xp.log(total)
+    probs /= total
+    return log_probs, probs
+
+
+def _softmax_cross_entropy_reference(logits, target, valid, row_weight):
+    """(losses, dlogits) for logits (M, C), safe class indices ``target`` (M,), the rows that count
+    (``valid``) and their weights w[tᵢ] (0 where not counted):
+
+        lossᵢ = -w[tᵢ] · log softmax(xᵢ)[tᵢ]   (0 where not counted)
+        dlogitsᵢ = w[tᵢ] · (softmax(xᵢ) - onehot(tᵢ))     (the gradient of Σ lossᵢ)
+
+    — the NumPy reference of the ``softmax_cross_entropy`` kernel."""
+    xp = array_module(logits)
+    log_probs, probs = _log_softmax_rows(logits)
+    rows = xp.arange(logits.shape[0])
+    losses = xp.where(valid, -row_weight * log_probs[rows, target], 0).astype(logits.dtype)
+    probs[rows, target] -= 1
+    probs *= row_weight[:, None]
+    return losses, probs
+
+
+register_kernel("softmax_cross_entropy", "numpy", _softmax_cross_entropy_reference)
+
+
+def _smoothed_losses(logits, safe, valid, row_weight, weight, eps):
+    """Per-row losses with label smoothing ε, and p for the backward."""
+    xp = array_module(logits)
+    c = logits.shape[1]
+    log_probs, probs = _log_softmax_rows(logits)
+    rows = xp.arange(logits.shape[0])
+    losses = xp.where(valid, -row_weight * log_probs[rows, safe], 0).astype(logits.dtype)
+    smooth = -(log_probs @ weight if weight is not None else log_probs.sum(axis=1))
+    losses = (1 - eps) * losses + (eps / c) * xp.where(valid, smooth, 0).astype(logits.dtype)
+    return losses, probs
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002

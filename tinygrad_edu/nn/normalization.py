@@ -33,15 +33,21 @@ x̂ from the saved x, μ and r and evaluates these formulas on raw arrays, in pl
 in Tensor ops with μ and r recomputed from x, so their dependence on x is part of that graph and
 second derivatives are exact (``gradgradcheck`` passes).
 
+Layer norm over the last dim alone (every transformer's) goes through the ``layer_norm`` kernel
+instead, forward and backward: its NumPy reference here is the same general code with dims = (-1,),
+and ``kernels/layer_norm.py`` holds a numba tier that makes one or two sweeps per row.
+
 (Batch norm, ``F.batch_norm`` and ``nn.BatchNorm1d/2d``, is in ``batchnorm.py``, PyTorch's file name.)
 
 Tests: tests/op_registry/normalization.py, tests/test_conv_layers.py
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function, OpValueError
-from ..backend import array_module
+from ..backend import array_module, kernel, register_kernel
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -62,22 +68,13 @@ class Normalize(Function):
     @staticmethod
     def forward(ctx, x, w=None, b=None, dims=None, eps=1e-5, stats_out=None):
         xp = array_module(x)
-        if x.size == 0:   # an empty batch: nothing to average (and no warning about it)
-            stats_shape = tuple(1 if d in dims else s for d, s in enumerate(x.shape))
-            mean, var = xp.zeros(stats_shape, x.dtype), xp.ones(stats_shape, x.dtype)
+        ctx.last_dim = _is_last_dim_norm(x, w, b, dims) and stats_out is None
+        if ctx.last_dim:   # layer norm over the last dim: the ``layer_norm`` kernel
+            y, mean, rstd = kernel("layer_norm", xp).forward(x, w, b, eps)
         else:
-            mean = x.mean(axis=dims, keepdims=True)
-            var = None
-        xhat = x - mean
-        if var is None:
-            var = xp.mean(xhat * xhat, axis=dims, keepdims=True)
-        rstd = 1.0 / xp.sqrt(var + eps)
-        xhat *= rstd
-        if stats_out is not None:
-            stats_out.append((mean, var))
-        y = xhat if w is None else xhat * w
-        if b is not None:
-            y += b
+            y, mean, var, rstd = _normalize_forward(x, w, b, dims, eps)
+            if stats_out is not None:
+                stats_out.append((mean, var))
         ctx.dims, ctx.eps, ctx.mean, ctx.rstd = dims, eps, mean, rstd
         ctx.b_shape = None if b is None else b.shape
         ctx.save_for_backward(*((x,) if w is None else (x, w)))
@@ -88,6 +85,11 @@ class Normalize(Function):
         x, w = (ctx.saved_tensors + (None,))[:2]
         need_x, need_w, need_b = ctx.needs_input_grad
         dims = ctx.dims
+        if not grad_mode.is_grad_enabled() and ctx.last_dim:
+            grads = kernel("layer_norm", array_module(g.array)).backward(
+                g.array, x.array, None if w is None else w.array, ctx.mean, ctx.rstd,
+                need_x, need_w, bool(need_b and ctx.b_shape))
+            return tuple(None if a is None else Tensor._wrap(a) for a in grads)
         if not grad_mode.is_grad_enabled():   # the usual case: no graph of the backward
             grads = _normalize_grads(g.array, x.array, None if w is None else w.array, ctx.mean,
                                      ctx.rstd, dims, need_x, need_w, need_b and ctx.b_shape)
@@ -106,6 +108,52 @@ class Normalize(Function):
         if need_w:
             gw = g * xhat          # the engine sums it down to w's (broadcast) shape
         return gx, gw, (g if need_b else None)
+
+
+def _normalize_forward(x, w, b, dims, eps):
+    """The forward of ``Normalize`` on raw arrays: (y, mean, biased var, rstd), the statistics with
+    keepdims shapes.  Two passes over x (mean, then the mean square of x − mean), as numerically
+    safe as the data allow (no E[x²] − E[x]² cancellation)."""
+    xp = array_module(x)
+    if x.size == 0:   # an empty batch: nothing to average (and no warning about it)
+        stats_shape = tuple(1 if d in dims else s for d, s in enumerate(x.shape))
+        mean, var = xp.zeros(stats_shape, x.dtype), xp.ones(stats_shape, x.dtype)
+    else:
+        mean = x.mean(axis=dims, keepdims=True)
+        var = None
+    xhat = x - mean
+    if var is None:
+        var = xp.mean(xhat * xhat, axis=dims, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)
+    xhat *= rstd
+    y = xhat if w is None else xhat * w
+    if b is not None:
+        y += b
+    return y, mean, var, rstd
+
+
+def _is_last_dim_norm(x, w, b, dims):
+    """Is this a layer norm over the last dim alone (what the ``layer_norm`` kernel computes)?"""
+    return x.ndim >= 1 and tuple(dims) == (x.ndim - 1,) and \
+        all(p is None or p.shape == x.shape[-1:] for p in (w, b))
+
+
+def _layer_norm_forward_reference(x, w, b, eps):
+    """(y, mean, rstd) of a layer norm over the last dim — the NumPy reference of the
+    ``layer_norm`` kernel (the general ``Normalize`` forward with dims = (-1,))."""
+    y, mean, _, rstd = _normalize_forward(x, w, b, (x.ndim - 1,), eps)
+    return y, mean, rstd
+
+
+def _layer_norm_backward_reference(g, x, w, mean, rstd, need_x, need_w, need_b):
+    """(dL/dx, dL/dw, dL/db) of a layer norm over the last dim (None where not needed)."""
+    return _normalize_grads(g, x, w, mean, rstd, (x.ndim - 1,), need_x, need_w and w is not None,
+                            x.shape[-1:] if need_b else None)
+
+
+LAYER_NORM_REFERENCE = SimpleNamespace(forward=_layer_norm_forward_reference,
+                                       backward=_layer_norm_backward_reference)
+register_kernel("layer_norm", "numpy", LAYER_NORM_REFERENCE)
 
 
 def _sum_to(a, shape):

@@ -18,7 +18,9 @@ signatures (``F.relu(x, inplace=...)``) and adds the compositions (selu, mish, .
 Tests: tests/op_registry/nonlinearity.py
 """
 import math
+from types import SimpleNamespace
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module, kernel, register_kernel
 
@@ -135,6 +137,11 @@ class Gelu(Function):
     exact:  Φ(x) = ½(1 + erf(x/√2));                  dL/dx = g * (Φ(x) + x φ(x)),  φ(x) = e^(-x²/2)/√(2π)
     'tanh': y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³);
             dL/dx = g * (½(1 + t) + ½x(1 - t²) √(2/π)(1 + 3·0.044715x²)),  t = tanh u
+
+    The forward runs through a kernel (``gelu_erf`` / ``gelu_tanh``) that also returns what the
+    backward needs (the slope dy/dx, or t), so the usual backward is one arithmetic pass on raw
+    arrays.  Under ``create_graph=True`` the backward is written in Tensor ops instead, so that
+    second derivatives are recorded.
     """
 
     @staticmethod
@@ -145,12 +152,19 @@ class Gelu(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            return (0.5 * x * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))))).astype(x.dtype)
-        return (0.5 * x * (1.0 + kernel("erf", xp)(x / math.sqrt(2.0)))).astype(x.dtype)
+            y, ctx.kept = kernel("gelu_tanh", xp).forward(x)
+        else:
+            y, ctx.kept = kernel("gelu_erf", xp).forward(x, keep_slope=any(ctx.needs_input_grad))
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
+        xp = array_module(x.array)
+        if not grad_mode.state.enabled:   # the usual case: no graph of the backward is recorded
+            if ctx.approximate == "tanh":
+                return Tensor._wrap(kernel("gelu_tanh", xp).backward(g.array, x.array, ctx.kept))
+            return Tensor._wrap(kernel("gelu_erf", xp).backward(g.array, ctx.kept))
         if ctx.approximate == "tanh":
             t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
             slope = ((t + 1.0) * 0.5
@@ -159,6 +173,44 @@ class Gelu(Function):
         cdf = (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
         pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
         return g * (cdf + x * pdf)
+
+
+def _gelu_tanh_forward_reference(x):
+    """(y, t): the tanh-GELU y = ½x(1 + t) and t = tanh(√(2/π)(x + 0.044715x³)), which its
+    backward needs — the NumPy reference of the ``gelu_tanh`` kernel."""
+    t = array_module(x).tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))
+    return (0.5 * x * (1.0 + t)).astype(x.dtype, copy=False), t.astype(x.dtype, copy=False)
+
+
+def _gelu_tanh_backward_reference(g, x, t):
+    """dL/dx = g · (½(1 + t) + x(1 - t²)(3·0.044715x² + 1)·½√(2/π)) from the saved x and t."""
+    slope = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3 * 0.044715) + 1.0) * (0.5 * _SQRT_2_OVER_PI)
+    return (g * slope).astype(g.dtype, copy=False)
+
+
+def _gelu_erf_forward_reference(x, keep_slope=True):
+    """(y, slope): the exact GELU y = ½x(1 + erf(x/√2)) and, when ``keep_slope``, its derivative
+    dy/dx = Φ(x) + x φ(x) (else None) — the NumPy reference of the ``gelu_erf`` kernel."""
+    xp = array_module(x)
+    e = kernel("erf", xp)(x / math.sqrt(2.0))
+    y = (0.5 * x * (1.0 + e)).astype(x.dtype, copy=False)
+    if not keep_slope:
+        return y, None
+    slope = (e + 1.0) * 0.5 + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI)
+    return y, slope.astype(x.dtype, copy=False)
+
+
+def _gelu_erf_backward_reference(g, slope):
+    """dL/dx = g · dy/dx, the slope saved by the forward."""
+    return (g * slope).astype(g.dtype, copy=False)
+
+
+GELU_TANH_REFERENCE = SimpleNamespace(forward=_gelu_tanh_forward_reference,
+                                      backward=_gelu_tanh_backward_reference)
+GELU_ERF_REFERENCE = SimpleNamespace(forward=_gelu_erf_forward_reference,
+                                     backward=_gelu_erf_backward_reference)
+register_kernel("gelu_tanh", "numpy", GELU_TANH_REFERENCE)
+register_kernel("gelu_erf", "numpy", GELU_ERF_REFERENCE)
 
 
 class Silu(Function):
@@ -221,6 +273,7 @@ def softplus(x, beta=1.0, threshold=20.0):
     return SoftplusFunction.apply(_t(x), beta=beta, threshold=threshold)
 
 
+from ..tensor import Tensor  # noqa: E402
 from .elementwise import _t  # noqa: E402
 from .unary_math import erf, exp  # noqa: E402
 from .where_clamp import where  # noqa: E402

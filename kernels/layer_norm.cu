@@ -1,0 +1,105 @@
+// layer_norm: layer norm over the last dim, on the GPU (the CuPy tier of kernels/layer_norm.py).
+//
+// One thread block (256 threads) per row of n entries.  The forward sums the row (for the mean)
+// and then the squares of x - mean (the variance: the same two passes as the NumPy reference),
+// each with a shared-memory tree reduction in double; then it writes y = (x - mean) * rstd * w + b.
+// The backward does the same for sum(g w) and sum(g w xhat) and writes dL/dx; the parameter
+// gradients dL/dw = sum over rows of g xhat and dL/db = sum over rows of g are one more kernel,
+// one thread per column.  w and b are always given (the caller passes ones / zeros for None).
+
+#define LN_THREADS 256
+
+__device__ double ln_block_sum(double v, double* partial) {
+    int tid = threadIdx.x;
+    partial[tid] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (tid < s) partial[tid] += partial[tid + s];
+        __syncthreads();
+    }
+    double total = partial[0];
+    __syncthreads();
+    return total;
+}
+
+template <typename T>
+__device__ void ln_forward(const T* x, const T* w, const T* b, T eps, int n, T* y, T* mean, T* rstd) {
+    __shared__ double partial[LN_THREADS];
+    const T* row = x + (long long)blockIdx.x * n;
+    T* out = y + (long long)blockIdx.x * n;
+    double s = 0.0;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) s += (double)row[j];
+    T mu = (T)(ln_block_sum(s, partial) / n);
+    double q = 0.0;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        T d = row[j] - mu;
+        q += (double)(d * d);
+    }
+    T var = (T)(ln_block_sum(q, partial) / n);
+    T rs = (T)1 / sqrt(var + eps);
+    for (int j = threadIdx.x; j < n; j += blockDim.x) out[j] = (row[j] - mu) * rs * w[j] + b[j];
+    if (threadIdx.x == 0) {
+        mean[blockIdx.x] = mu;
+        rstd[blockIdx.x] = rs;
+    }
+}
+
+template <typename T>
+__device__ void ln_backward_x(const T* g, const T* x, const T* w, const T* mean, const T* rstd, int n, T* gx) {
+    __shared__ double partial[LN_THREADS];
+    long long base = (long long)blockIdx.x * n;
+    T mu = mean[blockIdx.x], rs = rstd[blockIdx.x];
+    double s1 = 0.0, s2 = 0.0;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        T h = g[base + j] * w[j];
+        s1 += (double)h;
+        s2 += (double)(h * ((x[base + j] - mu) * rs));
+    }
+    T m1 = (T)(ln_block_sum(s1, partial) / n);
+    T m2 = (T)(ln_block_sum(s2, partial) / n);
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        T h = g[base + j] * w[j];
+        gx[base + j] = (h - m1 - (x[base + j] - mu) * rs * m2) * rs;
+    }
+}
+
+template <typename T>
+__device__ void ln_backward_params(const T* g, const T* x, const T* mean, const T* rstd, int rows, int n,
+                                   T* gw, T* gb) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n) return;
+    double sw = 0.0, sb = 0.0;
+    for (int r = 0; r < rows; ++r) {
+        T gv = g[(long long)r * n + j];
+        sw += (double)(gv * ((x[(long long)r * n + j] - mean[r]) * rstd[r]));
+        sb += (double)gv;
+    }
+    gw[j] = (T)sw;
+    gb[j] = (T)sb;
+}
+
+extern "C" __global__ void layer_norm_forward_f32(const float* x, const float* w, const float* b, float eps, int n,
+                                                  float* y, float* mean, float* rstd) {
+    ln_forward<float>(x, w, b, eps, n, y, mean, rstd);
+}
+extern "C" __global__ void layer_norm_forward_f64(const double* x, const double* w, const double* b, double eps,
+                                                  int n, double* y, double* mean, double* rstd) {
+    ln_forward<double>(x, w, b, eps, n, y, mean, rstd);
+}
+extern "C" __global__ void layer_norm_backward_x_f32(const float* g, const float* x, const float* w,
+                                                     const float* mean, const float* rstd, int n, float* gx) {
+    ln_backward_x<float>(g, x, w, mean, rstd, n, gx);
+}
+extern "C" __global__ void layer_norm_backward_x_f64(const double* g, const double* x, const double* w,
+                                                     const double* mean, const double* rstd, int n, double* gx) {
+    ln_backward_x<double>(g, x, w, mean, rstd, n, gx);
+}
+extern "C" __global__ void layer_norm_backward_params_f32(const float* g, const float* x, const float* mean,
+                                                          const float* rstd, int rows, int n, float* gw, float* gb) {
+    ln_backward_params<float>(g, x, mean, rstd, rows, n, gw, gb);
+}
+extern "C" __global__ void layer_norm_backward_params_f64(const double* g, const double* x, const double* mean,
+                                                          const double* rstd, int rows, int n, double* gw,
+                                                          double* gb) {
+    ln_backward_params<double>(g, x, mean, rstd, rows, n, gw, gb);
+}
