@@ -52,8 +52,13 @@ def cuda_is_available():
 
 def array_module(array):
     """NumPy for a NumPy array (or anything that is not a CuPy array), CuPy for a CuPy array."""
-    if type(array) is np.ndarray or _cupy is None:
+    if type(array) is np.ndarray:
         return np
+    if _cupy is None:
+        if _cuda_error is None and type(array).__module__.startswith("cupy"):
+            _probe_cuda()              # a CuPy array made before anything here asked for the GPU
+        if _cupy is None:
+            return np
     return _cupy if isinstance(array, _cupy.ndarray) else np
 
 
@@ -130,6 +135,8 @@ def to_device(array, device):
         return array.get()
     cupy = require_cuda()
     with cupy.cuda.Device(device.index):
+        if isinstance(array, cupy.ndarray) and array.device.id != device.index:
+            return cupy.array(array, copy=True)    # asarray would keep it on its own GPU
         return cupy.asarray(array)
 
 

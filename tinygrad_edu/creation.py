@@ -56,7 +56,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     else:
         inferred = _infer_dtype(data)
         if inferred is None:
-            array = np.array([np.asarray(t.array) for t in data])
+            array = np.array([to_device(t.array, "cpu") for t in data])   # GPU tensors too
         else:
             target = dtype or inferred
             try:

@@ -58,7 +58,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .backend import array_module
+from .backend import Device, array_module, to_device
 from .safetensors_format import CODES, CheckpointError, open_regular_file, read_header, read_tensors
 from .tensor import Tensor
 
@@ -241,24 +241,41 @@ def _fsync_folder(folder):
 # =====================================================================================================
 # Loading
 # =====================================================================================================
-def load(path, map_name=None):
+def _placer(map_location):
+    """``array -> Tensor`` on the device ``map_location`` names (torch's argument: a device string or
+    Device, or a dict ``{saved device: new device}``).  The file holds host bytes, so a tensor is
+    "saved on" the CPU: a dict is looked up under ``'cpu'``; None keeps tensors on the CPU."""
+    if isinstance(map_location, dict):
+        map_location = {str(Device(k)): v for k, v in map_location.items()}.get("cpu")
+    if map_location is None:
+        return Tensor._wrap
+    if callable(map_location) and not isinstance(map_location, (str, Device)):
+        raise TypeError("load: map_location must be a device ('cpu', 'cuda', 'cuda:1'), a Device or a "
+                        "dict of devices; functions of torch storages do not apply here")
+    device = Device(map_location)
+    return lambda array: Tensor._wrap(to_device(array, device))
+
+
+def load(path, map_name=None, map_location=None):
     """Read a file written by :func:`save` (or any safetensors file) and rebuild what was saved.
 
     A plain state_dict comes back as an ``OrderedDict`` of name -> Tensor; a checkpoint dict comes
     back with the same nesting, keys and values it was saved with (tensors as Tensors, arrays as
     NumPy arrays).  With ``map_name`` the file is read as a flat state_dict instead, as
-    :func:`load_state_dict_from_safetensors` does."""
+    :func:`load_state_dict_from_safetensors` does.  Tensors are loaded onto the CPU, or onto
+    ``map_location`` (``load(path, map_location="cuda")``, as in torch); NumPy arrays stay NumPy."""
     if map_name is not None:
-        return load_state_dict_from_safetensors(path, map_name)
+        return load_state_dict_from_safetensors(path, map_name, map_location=map_location)
+    place = _placer(map_location)
     path = os.fspath(path)
     header, metadata, arrays = read_tensors(path)
     structure = metadata.get(STRUCTURE_KEY)
     if structure is None:
-        return OrderedDict((name, Tensor._wrap(array)) for name, array in arrays.items())
+        return OrderedDict((name, place(array)) for name, array in arrays.items())
     try:
         skeleton = json.loads(structure)
         used = set()
-        obj = _decode(skeleton, arrays, used, path)
+        obj = _decode(skeleton, arrays, used, path, place)
     except RecursionError:
         raise CheckpointError(f"{path}: the {STRUCTURE_KEY} metadata is nested too deeply") from None
     except json.JSONDecodeError as exc:
@@ -270,12 +287,14 @@ def load(path, map_name=None):
     return obj
 
 
-def load_state_dict_from_safetensors(path, map_name=None):
+def load_state_dict_from_safetensors(path, map_name=None, map_location=None):
     """Every tensor of a safetensors file as an ``OrderedDict`` of name -> Tensor (ignoring any
     checkpoint structure), for importing PyTorch / Hugging Face weights.
 
     ``map_name(name)`` returns the name to use, or ``None`` to drop that tensor; two names mapped to
-    the same new name is an error.  Example: ``map_name=lambda k: k.removeprefix("model.")``."""
+    the same new name is an error.  Example: ``map_name=lambda k: k.removeprefix("model.")``.
+    ``map_location`` puts the tensors on a device, as in :func:`load`."""
+    place = _placer(map_location)
     path = os.fspath(path)
     _, _, arrays = read_tensors(path)
     result = OrderedDict()
@@ -288,7 +307,7 @@ def load_state_dict_from_safetensors(path, map_name=None):
                             f"{name!r}")
         if new_name in result:
             raise ValueError(f"{path}: map_name maps two tensors to the same name {new_name!r}")
-        result[new_name] = Tensor._wrap(array)
+        result[new_name] = place(array)
     return result
 
 
@@ -301,10 +320,10 @@ def read_metadata(path):
     return metadata
 
 
-def _decode(value, arrays, used, path):
-    """Invert :func:`_encode`; every tag and reference is checked."""
+def _decode(value, arrays, used, path, place=Tensor._wrap):
+    """Invert :func:`_encode`; every tag and reference is checked; ``place`` makes a Tensor."""
     if isinstance(value, list):
-        return [_decode(v, arrays, used, path) for v in value]
+        return [_decode(v, arrays, used, path, place) for v in value]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
@@ -315,7 +334,7 @@ def _decode(value, arrays, used, path):
             raise CheckpointError(f"{path}: {STRUCTURE_KEY} refers to tensor {body!r}, which is not in "
                                   "the file")
         used.add(body)
-        return Tensor._wrap(arrays[body]) if tag == "$tensor" else arrays[body]
+        return place(arrays[body]) if tag == "$tensor" else arrays[body]
     if tag == "$dict" and isinstance(body, list):
         result = {}
         for pair in body:
@@ -323,10 +342,10 @@ def _decode(value, arrays, used, path):
                     and not isinstance(pair[0], bool)):
                 raise CheckpointError(f"{path}: malformed dict entry {str(pair)[:80]} in "
                                       f"{STRUCTURE_KEY}")
-            result[pair[0]] = _decode(pair[1], arrays, used, path)
+            result[pair[0]] = _decode(pair[1], arrays, used, path, place)
         return result
     if tag == "$tuple" and isinstance(body, list):
-        return tuple(_decode(v, arrays, used, path) for v in body)
+        return tuple(_decode(v, arrays, used, path, place) for v in body)
     if tag == "$float" and body in ("nan", "inf", "-inf"):
         return float(body)
     raise CheckpointError(f"{path}: unknown tag {tag!r} in {STRUCTURE_KEY}")

@@ -22,31 +22,45 @@ class TensorArithmetic:
     __slots__ = ()  # Tensor keeps its own __slots__; an empty one here adds no per-tensor __dict__
 
     # ---- arithmetic (ops/elementwise.py) ------------------------------------------------------
+    # each operator first tries ``unrecorded``: a float op that needs no graph node runs its
+    # forward directly on the arrays (see ops/elementwise.py); else the full ``apply``
     def __add__(self, other):
-        return _ew.Add.apply(*_ew.operands(self, other))
+        out = _ew.unrecorded(_ew.Add, self, other)
+        return out if out is not None else _ew.Add.apply(*_ew.operands(self, other))
 
     def __radd__(self, other):
-        return _ew.Add.apply(*_ew.operands(other, self))
+        out = _ew.unrecorded(_ew.Add, other, self)
+        return out if out is not None else _ew.Add.apply(*_ew.operands(other, self))
 
     def __sub__(self, other):
+        out = _ew.unrecorded(_ew.Sub, self, other)   # (never a bool: check_sub has nothing to refuse)
+        if out is not None:
+            return out
         _ew.check_sub(self, other)
         return _ew.Sub.apply(*_ew.operands(self, other))
 
     def __rsub__(self, other):
+        out = _ew.unrecorded(_ew.Sub, other, self)
+        if out is not None:
+            return out
         _ew.check_sub(other, self)
         return _ew.Sub.apply(*_ew.operands(other, self))
 
     def __mul__(self, other):
-        return _ew.Mul.apply(*_ew.operands(self, other))
+        out = _ew.unrecorded(_ew.Mul, self, other)
+        return out if out is not None else _ew.Mul.apply(*_ew.operands(self, other))
 
     def __rmul__(self, other):
-        return _ew.Mul.apply(*_ew.operands(other, self))
+        out = _ew.unrecorded(_ew.Mul, other, self)
+        return out if out is not None else _ew.Mul.apply(*_ew.operands(other, self))
 
     def __truediv__(self, other):
-        return _ew.Div.apply(*_ew.operands(self, other))
+        out = _ew.unrecorded(_ew.Div, self, other)
+        return out if out is not None else _ew.Div.apply(*_ew.operands(self, other))
 
     def __rtruediv__(self, other):
-        return _ew.Div.apply(*_ew.operands(other, self))
+        out = _ew.unrecorded(_ew.Div, other, self)
+        return out if out is not None else _ew.Div.apply(*_ew.operands(other, self))
 
     def __pow__(self, other):
         if type(other) is int:   # torch: int8 ** 1000 raises (a base, 1000 ** int8, wraps)

@@ -189,7 +189,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     try:
         for node in order:
             g = grads.pop(node, None)
-            engine_buffers.pop(node, None)   # from here on g may be kept by the backward: never add into it
+            if engine_buffers:   # from here on g may be kept by the backward: never add into it
+                engine_buffers.pop(node, None)
             if g is None or (needed is not None and node not in needed):
                 skip_leaf_edges(node)
                 continue
@@ -198,8 +199,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                     f"{node.name()}: trying to backward through the graph a second time (its saved "
                     "values were freed by the first backward). Specify retain_graph=True on the first "
                     "backward() or autograd.grad() call if you need to backward through it again.")
-            hooks = node_hooks(node)
-            if hooks is not None:
+            hooks = node.__dict__.get("_tensor_hooks")   # (node_hooks, inlined: this loop is hot)
+            if hooks:
                 g = run_tensor_hooks(hooks, g)  # the hooked gradient is what is retained and flows on
             if capture:
                 if node in input_nodes:
@@ -222,18 +223,22 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
             for parent, grad_in, meta in zip(parents, results, node.input_meta):
                 if parent is None:
                     continue
-                if grad_in is None:
-                    if hooked_leaves and not isinstance(parent, Function) and id(parent) in hooked_leaves:
-                        deliver_to_leaf(parent, None)
-                    continue
-                if isinstance(grad_in, SliceGradient):
-                    if isinstance(parent, Function) and not create_graph:
-                        _add_slice_in_place(grads, engine_buffers, parent, grad_in)
+                # the usual case is a Tensor of the input's shape and dtype: checked first, in one go
+                if type(grad_in) is not Tensor or grad_in.array.shape != meta[0] or \
+                        grad_in.array.dtype != meta[1]:
+                    if grad_in is None:
+                        if hooked_leaves and not isinstance(parent, Function) and \
+                                id(parent) in hooked_leaves:
+                            deliver_to_leaf(parent, None)
                         continue
-                    grad_in = Tensor._wrap(grad_in.dense())
-                grad_in = _gradient_for_input(grad_in, meta, node)
+                    if isinstance(grad_in, SliceGradient):
+                        if isinstance(parent, Function) and not create_graph:
+                            _add_slice_in_place(grads, engine_buffers, parent, grad_in)
+                            continue
+                        grad_in = Tensor._wrap(grad_in.dense())
+                    grad_in = _gradient_for_input(grad_in, meta, node)
                 if isinstance(parent, Function):
-                    if parent in engine_buffers:        # our own buffer: add in place
+                    if engine_buffers and parent in engine_buffers:        # our own buffer: add in place
                         engine_buffers[parent] += grad_in.array
                     else:
                         grads[parent] = grads[parent] + grad_in if parent in grads else grad_in
@@ -269,7 +274,7 @@ def _accumulate_into_grad(tensor, g, create_graph, owned):
         return
     data = g.array
     if tensor.grad is None:
-        if data.base is not None or not data.flags.writeable or id(data) in owned:
+        if data.base is not None or not getattr(data.flags, "writeable", True) or id(data) in owned:
             data = data.copy()
         owned.add(id(data))
         tensor.grad = Tensor._wrap(data)
@@ -357,6 +362,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 from ..tensor import Tensor, tensor  # noqa: E402
 from . import hooks as hooks_module  # noqa: E402
-from .hooks import (leaf_hooks, node_hooks, post_accumulate_grad_hooks,  # noqa: E402
+from .hooks import (leaf_hooks, post_accumulate_grad_hooks,  # noqa: E402
                     run_post_accumulate_grad_hooks, run_tensor_hooks)
 from ..ops.shape import sum_to  # noqa: E402

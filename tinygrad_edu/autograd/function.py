@@ -66,12 +66,12 @@ class Context:
                     "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need "
                     "to backward through the graph a second time.")
             return ()
-        return tuple(item.unpack(self) for item in saved)
+        return tuple([item.unpack(self) for item in saved])
 
     @property
     def needs_input_grad(self):
         """One bool per positional input: does it want a gradient?"""
-        return tuple(p is not None for p in getattr(self, "parents", ()))
+        return tuple([p is not None for p in getattr(self, "parents", ())])
 
 
 class Function(Context):
@@ -106,7 +106,7 @@ class Function(Context):
         needs_grad = needs_grad and grad_mode.state.enabled
         if needs_grad:
             # parents are wanted while forward runs too (ctx.needs_input_grad)
-            ctx.parents = tuple(_edge(a) for a in args)
+            ctx.parents = tuple([_edge(a) for a in args])
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError, IndexError) as exc:
@@ -119,10 +119,10 @@ class Function(Context):
         if needs_grad:
             result.requires_grad = True
             result.grad_fn = ctx
-            ctx.input_meta = tuple((a.array.shape, a.array.dtype) if isinstance(a, Tensor) else None
-                                   for a in args)
+            ctx.input_meta = tuple([(a.array.shape, a.array.dtype) if isinstance(a, Tensor) else None
+                                    for a in args])
             if ctx._to_save:
-                ctx._saved = tuple(_SavedValue(v, args, arrays, result, out) for v in ctx._to_save)
+                ctx._saved = tuple([_SavedValue(v, args, arrays, result, out) for v in ctx._to_save])
                 ctx._to_save = ()
         return result
 
@@ -227,6 +227,9 @@ class _SavedValue:
         self.leaf = self.grad_fn = self.version_box = None
         self.requires_grad = False
         self.version = 0
+        if type(value) is float or type(value) is int:   # a Python number: a constant (the usual case)
+            self.array = value
+            return
         tensor = value if isinstance(value, Tensor) else None
         if tensor is None:
             # ``raw_out``: what forward returned, before _wrap turned a NumPy 0-d scalar into an

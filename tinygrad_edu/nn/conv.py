@@ -41,22 +41,26 @@ The gradients (g = dL/dy, reshaped to (N, O, L))
 
 col2im is a loop over the kh·kw kernel offsets (i, j): offset (i, j) of every patch comes from
 the strided slice xpad[:, :, i·dh :: sh, j·dw :: sw], so each step is one big vectorised add
-(the input gradient runs that loop fused with the matmul, one offset's columns at a time).
+(the input gradient uses the same loop, compiled: ``kernels/conv2d_col2im.py``).
 The input gradient is a *transposed convolution* of g with w, and the weight gradient a
 convolution of x with g: the three ops ``Conv2d``, ``Conv2dInputGrad`` and ``Conv2dWeightGrad``
 are linear in each argument and are each other's backward, so gradients of any order come from
 the same three kernels (``gradgradcheck`` passes).
-Tests: tests/op_registry/conv.py, tests/test_conv_layers.py
+Batching: the per-image products above are run as ONE product over the whole batch — the columns
+laid channel-major, (K, N·L), so cols[n] for every n sits side by side — since N small GEMMs leave
+BLAS far from its peak.  That array code (padding, im2col, col2im, the three products) is in
+``conv_im2col.py``.
+Tests: tests/op_registry/conv.py, tests/test_conv_layers.py, tests/test_kernels_cnn.py
 """
 import math
 import numpy as np
 
 from .. import creation
 from ..autograd.function import Function
-from ..backend import array_module
 from ..tensor import Tensor
 from . import init
 from .conv_args import _PADDING_MODES, ConvError, _pair, conv_geometry, conv_pads
+from .conv_im2col import _conv_forward, _conv_input_grad, _conv_weight_grad, col2im, im2col  # noqa: F401
 from .module import Module, Parameter
 from .padding import _mode_index
 
@@ -96,113 +100,6 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
                                     xpad[n, first_channel + c, p * sh + i * dh, q * sw + j * dw]
                     y[n, o, p, q] = total
     return y
-
-
-# ---------------------------------------------------------------------------------------------
-# The array kernels: padding, im2col, col2im
-# ---------------------------------------------------------------------------------------------
-def _pad_hw(x, pads):
-    """x (N, C, H, W) with zeros added: ``pads`` = (top, bottom, left, right)."""
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x
-    n, c, h, w = x.shape
-    out = array_module(x).zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    out[:, :, top:top + h, left:left + w] = x
-    return out
-
-
-def _patches(xpad, geom):
-    """A read-only strided *view* of the padded input with shape (N, C, kh, kw, OH, OW):
-    entry [n, c, i, j, p, q] is xpad[n, c, p·sh + i·dh, q·sw + j·dw].  No data is copied."""
-    (kh, kw), (sh, sw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
-    oh, ow = geom.out_hw
-    s_n, s_c, s_h, s_w = xpad.strides
-    shape = xpad.shape[:2] + (kh, kw, oh, ow)
-    strides = (s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w)
-    if array_module(xpad) is np:
-        return np.lib.stride_tricks.as_strided(xpad, shape, strides, writeable=False)
-    import cupy  # CuPy's as_strided has no ``writeable`` flag
-    return cupy.lib.stride_tricks.as_strided(xpad, shape, strides)
-
-
-def im2col(x, geom):
-    """The columns of the convolution, shape (N, G, K, L) with K = (C/G)·kh·kw, L = OH·OW:
-    column [n, g, :, l] is the patch that output position l of image n sees, restricted to
-    the channels of group g.  One copy of the strided patch view."""
-    n, c = x.shape[:2]
-    (kh, kw), (oh, ow), groups = geom.kernel, geom.out_hw, geom.groups
-    patches = _patches(_pad_hw(x, geom.pads), geom)
-    return patches.reshape(n, groups, (c // groups) * kh * kw, oh * ow)
-
-
-def _offset_slice(xpad, geom, i, j):
-    """Kernel offset (i, j) of every patch at once: the strided slice
-    xpad[:, :, i·dh : … : sh, j·dw : … : sw] of shape (N, C, OH, OW) (a view)."""
-    (sh, sw), (dh, dw), (oh, ow) = geom.stride, geom.dilation, geom.out_hw
-    return xpad[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
-
-
-def col2im(dcols, geom, channels):
-    """The adjoint of ``im2col``: add every column entry back into the pixel it was copied
-    from, and crop the padding.  ``dcols`` has shape (N, G, K, L); returns (N, C, H, W).
-
-    A loop over the kh·kw kernel offsets: offset (i, j) of all patches at once is a strided
-    slice of the padded image (``_offset_slice``), so each step is one vectorised add.
-    (``Conv2dInputGrad`` runs this loop fused with its matmul.)"""
-    (kh, kw), (h, w), (oh, ow) = geom.kernel, geom.in_hw, geom.out_hw
-    top, bottom, left, right = geom.pads
-    n = dcols.shape[0]
-    d = dcols.reshape(n, channels, kh, kw, oh, ow)
-    dxpad = array_module(dcols).zeros((n, channels, h + top + bottom, w + left + right),
-                                      dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            _offset_slice(dxpad, geom, i, j)[...] += d[:, :, i, j]
-    return dxpad[:, :, top:top + h, left:left + w]
-
-
-def _conv_forward(x, w, geom):
-    """y = W2 @ cols, batched over images and groups; returns (N, O, OH, OW)."""
-    n, groups = x.shape[0], geom.groups
-    out_ch = w.shape[0]
-    cols = im2col(x, geom)                                  # (N, G, K, L)
-    w3 = w.reshape(groups, out_ch // groups, cols.shape[2])  # (G, O/G, K)
-    y = w3 @ cols                                           # (N, G, O/G, L)
-    return y.reshape(n, out_ch, *geom.out_hw), cols
-
-
-def _conv_input_grad(g, w, geom, channels):
-    """dL/dx = col2im(W2ᵀ @ g): a transposed convolution of g with w.
-
-    Written as col2im *fused* with the matmul: rather than building all K·L column gradients
-    (a buffer as large as the columns) and then scattering them, take one kernel offset (i, j)
-    at a time — its column gradients are w[:, :, i, j]ᵀ @ g, a (C, O) @ (O, L) matmul — and add
-    them straight into their strided slice of the padded input gradient.  The same numbers as
-    ``col2im(W2ᵀ @ g)``, with less memory traffic."""
-    (kh, kw), (h, wd), (oh, ow) = geom.kernel, geom.in_hw, geom.out_hw
-    top, bottom, left, right = geom.pads
-    n, out_ch, groups = g.shape[0], w.shape[0], geom.groups
-    g4 = g.reshape(n, groups, out_ch // groups, oh * ow)    # (N, G, O/G, L)
-    wg = w.reshape(groups, out_ch // groups, channels // groups, kh, kw)
-    dxpad = array_module(g).zeros((n, channels, h + top + bottom, wd + left + right), dtype=g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            w_ij = wg[:, :, :, i, j].transpose(0, 2, 1)     # (G, C/G, O/G)
-            dcols_ij = (w_ij @ g4).reshape(n, channels, oh, ow)
-            _offset_slice(dxpad, geom, i, j)[...] += dcols_ij
-    return dxpad[:, :, top:top + h, left:left + wd]
-
-
-def _conv_weight_grad(x, g, geom, weight_shape, cols=None):
-    """dL/dW2 = Σ_n g[n] @ cols[n]ᵀ: a correlation of the input with g."""
-    if cols is None:
-        cols = im2col(x, geom)
-    n, groups = x.shape[0], geom.groups
-    out_ch = weight_shape[0]
-    g4 = g.reshape(n, groups, out_ch // groups, cols.shape[-1])   # (N, G, O/G, L)
-    dw = (g4 @ cols.transpose(0, 1, 3, 2)).sum(0)           # (G, O/G, K)
-    return dw.reshape(weight_shape)
 
 
 # ---------------------------------------------------------------------------------------------

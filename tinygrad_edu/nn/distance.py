@@ -79,7 +79,7 @@ class VectorNorm(Function):
             at_max = (_ew.abs(x).array == n.array) & ~zero
             count = at_max.sum(axis=tuple(i for i in range(x.ndim) if n.shape[i] == 1), keepdims=True)
             xp = array_module(x.array)
-            share = Tensor._wrap(xp.asarray(at_max / np.maximum(count, 1), dtype=x.dtype))
+            share = Tensor._wrap(xp.asarray(at_max / xp.maximum(count, 1), dtype=x.dtype))
             return g * _ew.sign(x) * share
         # entries with xᵢ = 0 get 0 (|xᵢ|^(p-1) is infinite there for p < 1), as PyTorch
         flat = (x.array == 0) | zero

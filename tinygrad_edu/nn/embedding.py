@@ -3,14 +3,15 @@
 A lookup is a copy of rows, so its gradient puts every row of g back into the row it was read from,
 adding where an index repeats (a scatter-add, see ``EmbeddingFunction``).
 
-Tests: tests/op_registry/embedding.py
+Tests: tests/op_registry/embedding.py, tests/test_kernels_attention_optim.py
 """
 import numpy as np
 
 from .. import creation
+from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..backend import array_module
-from ..ops.indexing import IndexAdd
+from ..backend import array_module, kernel, register_kernel, to_device
+from ..ops.indexing import IndexAdd, scatter_add
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -26,10 +27,12 @@ class EmbeddingFunction(Function):
 
         dL/dweight = zeros(V, D);  dL/dweight[indices[k]] += g[k]   for every position k
 
-    The row ``padding_idx`` gets no gradient (its g rows are zeroed before the scatter); with
+    The row ``padding_idx`` gets no gradient (its g rows are left out of the scatter); with
     ``scale_grad_by_freq`` each g row is divided by how often its index occurs in this batch.
-    The scatter-add is the ``IndexAdd`` op, whose own backward is a lookup again, so the
-    gradient is differentiable to any order.
+    An ordinary backward runs the scatter-add as the ``embedding_backward`` kernel (reference:
+    ``np.add.at``; fast tier: ``kernels/embedding_backward.py``).  Under ``create_graph=True`` it is
+    the ``IndexAdd`` op, whose own backward is a lookup again, so the gradient is differentiable to
+    any order.
     """
 
     @staticmethod
@@ -42,15 +45,37 @@ class EmbeddingFunction(Function):
     def backward(ctx, g):
         xp = array_module(ctx.indices)
         flat = ctx.indices.reshape(-1)
-        rows = g.reshape(-1, ctx.table_shape[1])
-        if ctx.padding_idx is not None or ctx.scale_grad_by_freq:
+        factor = None
+        if ctx.scale_grad_by_freq:
             factor = xp.ones(flat.shape, dtype=g.dtype)
-            if ctx.scale_grad_by_freq:
-                factor /= xp.bincount(flat, minlength=ctx.table_shape[0])[flat]
+            factor /= xp.bincount(flat, minlength=ctx.table_shape[0])[flat]
+        if grad_mode.is_grad_enabled():                   # create_graph: stay differentiable
+            rows = g.reshape(-1, ctx.table_shape[1])
+            if factor is not None:
+                rows = rows * Tensor._wrap(factor[:, None])
             if ctx.padding_idx is not None:
-                factor[flat == ctx.padding_idx] = 0
-            rows = rows * Tensor._wrap(factor[:, None])
-        return IndexAdd.apply(rows, shape=ctx.table_shape, index=(flat,), advanced=True)
+                rows = rows.masked_fill(Tensor._wrap((flat == ctx.padding_idx)[:, None]), 0.0)
+            return IndexAdd.apply(rows, shape=ctx.table_shape, index=(flat,), advanced=True)
+        rows = g.array.reshape(-1, ctx.table_shape[1])
+        if factor is not None:
+            rows = rows * factor[:, None]
+        return kernel("embedding_backward", xp)(flat, rows, ctx.table_shape[0], ctx.padding_idx)
+
+
+def _embedding_backward_reference(indices, rows, num_embeddings, padding_idx=None):
+    """dL/dweight: a (num_embeddings, D) table of zeros with ``rows[k]`` added into row ``indices[k]``
+    for every k (repeats add up, in order), except where ``indices[k] == padding_idx``: that row of the
+    table stays 0 (even where g is inf or NaN, as in PyTorch).  ``indices`` is 1-d, ``rows`` (K, D)."""
+    xp = array_module(rows)
+    out = xp.zeros((num_embeddings, rows.shape[1]), dtype=rows.dtype)
+    if padding_idx is not None:
+        keep = indices != padding_idx
+        indices, rows = indices[keep], rows[keep]
+    scatter_add(out, (indices,), rows)
+    return out
+
+
+register_kernel("embedding_backward", "numpy", _embedding_backward_reference)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
@@ -59,7 +84,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     indices: the result has shape input.shape + (embedding_dim,).  See ``EmbeddingFunction`` for the
     gradient.  ``max_norm`` renormalises (in place, without gradient) every looked-up row whose
     ``norm_type``-norm exceeds it, as PyTorch does."""
-    idx = input.array if isinstance(input, Tensor) else np.asarray(input)
+    if isinstance(input, Tensor):
+        idx = input.array
+    else:                                         # a list or a NumPy array; a CuPy array stays as it is
+        idx = np.asarray(input) if array_module(input) is np else input
+    idx = to_device(idx, weight.device)           # host positions (np.arange) with a GPU table: move them
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor (int64), got dtype "
                         f"{idx.dtype} and shape {tuple(idx.shape)}")
@@ -81,7 +110,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     if max_norm is not None:
         _renorm_rows_(weight, idx, max_norm, norm_type)
     return EmbeddingFunction.apply(weight, indices=idx, padding_idx=padding_idx,
-                           scale_grad_by_freq=scale_grad_by_freq)
+                                   scale_grad_by_freq=scale_grad_by_freq)
 
 
 def _renorm_rows_(weight, idx, max_norm, norm_type):

@@ -185,12 +185,18 @@ class Module(ModuleHooks, ModuleState, ModuleConvert, ModuleRepr):
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name):
-        # only called when normal lookup fails: look in the registries
+        # only called when normal lookup fails: look in the registries (written out, not a loop:
+        # every ``self.fc`` in every forward comes here)
         d = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
-            table = d.get(registry)
-            if table is not None and name in table:
-                return table[name]
+        table = d.get("_parameters")
+        if table is not None and name in table:
+            return table[name]
+        table = d.get("_buffers")
+        if table is not None and name in table:
+            return table[name]
+        table = d.get("_modules")
+        if table is not None and name in table:
+            return table[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):

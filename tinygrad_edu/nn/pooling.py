@@ -29,11 +29,14 @@ Tests: tests/op_registry/pooling.py, tests/test_conv_layers.py
 """
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, kernel
 from ..tensor import Tensor
 from .module import Module
 from .pooling_args import PoolError, pool_geometry
+from .pooling_arrays import (_cropped, _first_taps, _no_overlap, _padded, _padded_flat_indices,  # noqa: F401
+                             _plane_indices, _scatter_add_flat, _window_offset)
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "MaxPool2dFunction",
            "AvgPool2dFunction", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
@@ -48,121 +51,37 @@ def _as_batched(op, input):  # noqa: A002
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
 
-def _padded(x, pads, value):
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x
-    n, c, h, w = x.shape
-    out = array_module(x).full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
-    out[:, :, top:top + h, left:left + w] = x
-    return out
-
-
-def _window_offset(xpad, geom, i, j):
-    """Offset (i, j) of every window at once: a strided slice of shape (N, C, OH, OW)."""
-    (sh, sw), (dh, dw), (oh, ow) = geom.stride, geom.dilation, geom.out_hw
-    return xpad[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
-
-
 # ---------------------------------------------------------------------------------------------
-# max pooling
+# max pooling (its array code and reference kernels: pooling_arrays.py)
 # ---------------------------------------------------------------------------------------------
-def _first_taps(out_size, stride, pad, dilation, xp):
-    """For each window, the first kernel tap that is not in the top/left padding."""
-    start = xp.arange(out_size) * stride - pad
-    return xp.where(start < 0, (-start + dilation - 1) // dilation, 0)
-
-
-def _max_pool_forward(x, geom):
-    """The window maxima and, for each, which kernel tap i·kw + j won (a small int array).
-
-    As PyTorch: the running maximum starts at −∞ pointing at the window's first in-image tap,
-    and a tap replaces it when strictly greater (so the first maximum wins) or NaN.  A loop
-    over the kh·kw taps; each step compares all windows at once."""
-    xp = array_module(x)
-    (kh, kw), (sh, sw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
-    oh, ow = geom.out_hw
-    top, left = geom.pads[0], geom.pads[2]
-    xpad = _padded(x, geom.pads, -np.inf)
-    tap_dtype = np.int8 if kh * kw < 128 else np.int32
-    if top == 0 and left == 0:   # tap (0, 0) is always in the image: start from it
-        best = _window_offset(xpad, geom, 0, 0).copy()
-        arg = xp.zeros(best.shape, dtype=tap_dtype)
-    else:
-        best = xp.full(x.shape[:2] + (oh, ow), -np.inf, dtype=x.dtype)
-        first = _first_taps(oh, sh, top, dh, xp)[:, None] * kw + _first_taps(ow, sw, left, dw, xp)
-        arg = xp.broadcast_to(first.astype(tap_dtype), best.shape).copy()
-    take = xp.empty(best.shape, dtype=bool)
-    has_nan = x.size > 0 and bool(xp.isnan(x.max()))   # max() is NaN iff some entry is
-    for i in range(kh):
-        for j in range(kw):
-            if i == j == 0 and top == 0 and left == 0:
-                continue
-            v = _window_offset(xpad, geom, i, j)
-            xp.greater(v, best, out=take)
-            if has_nan:
-                take |= xp.isnan(v)
-            xp.copyto(best, v, where=take)
-            xp.copyto(arg, i * kw + j, where=take)
-    return best, arg
-
-
-def _plane_indices(arg, geom):
-    """PyTorch's ``return_indices``: the flat index row·W + col of each window's maximum in its
-    (H, W) input plane."""
-    xp = array_module(arg)
-    kw, (sh, sw), (dh, dw), (oh, ow) = geom.kernel[1], geom.stride, geom.dilation, geom.out_hw
-    arg = arg.astype(np.int64)
-    rows = (xp.arange(oh) * sh)[:, None] + (arg // kw) * dh - geom.pads[0]
-    cols = (xp.arange(ow) * sw)[None, :] + (arg % kw) * dw - geom.pads[2]
-    return rows * geom.in_hw[1] + cols
-
-
-def _padded_flat_indices(arg, geom, batch_shape):
-    """Where each window's maximum sits in the flattened *padded* input (N, C, Hp, Wp):
-    plane offset + window origin + the winning tap's offset (a lookup in a kh·kw table)."""
-    xp = array_module(arg)
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geom.kernel, geom.stride, geom.dilation, geom.out_hw
-    hp = geom.in_hw[0] + geom.pads[0] + geom.pads[1]
-    wp = geom.in_hw[1] + geom.pads[2] + geom.pads[3]
-    taps = xp.asarray([i * dh * wp + j * dw for i in range(kh) for j in range(kw)], dtype=np.int64)
-    origin = (xp.arange(oh, dtype=np.int64) * sh * wp)[:, None] + xp.arange(ow) * sw
-    planes = xp.arange(batch_shape[0] * batch_shape[1], dtype=np.int64) * (hp * wp)
-    flat = taps[arg]
-    flat += origin
-    flat += planes.reshape(batch_shape[0], batch_shape[1], 1, 1)
-    return flat, (batch_shape[0], batch_shape[1], hp, wp)
-
-
 class MaxPool2dFunction(Function):
     """y = max over each window.   dL/dx = g scattered to each window's argmax (added up where
     windows overlap).  See the module docstring.
 
-    The scatter works in the coordinates of the *padded* input, and the padding is cropped
-    after: a window made only of padding (possible with dilation on a tiny image) outputs −∞
-    and its gradient lands in the padding, i.e. nowhere."""
+    The forward keeps only the winning tap of each window (``arg``, int8).  A plain backward is one
+    kernel on arrays (``max_pool2d_backward``); a recorded one (``create_graph=True``) scatters in the
+    coordinates of the *padded* input with ``ScatterAddFlat`` (differentiable: its backward is a
+    gather) and crops the padding after: a window made only of padding (possible with dilation on
+    a tiny image) outputs −∞ and its gradient lands in the padding, i.e. nowhere."""
 
     @staticmethod
     def forward(ctx, x, geom=None, indices_out=None):
-        y, arg = _max_pool_forward(x, geom)
+        y, arg = kernel("max_pool2d_forward", array_module(x))(x, geom)
         if indices_out is not None:        # max_pool2d(..., return_indices=True) wants them
             indices_out.append(_plane_indices(arg, geom))
         if ctx.needs_input_grad:           # only a recorded graph needs the argmax positions
-            (kh, kw), (sh, sw), (dh, dw) = geom.kernel, geom.stride, geom.dilation
-            ctx.geom = geom
-            ctx.flat_index, ctx.padded_shape = _padded_flat_indices(arg, geom, x.shape[:2])
-            ctx.unique = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # no overlaps
+            ctx.geom, ctx.arg, ctx.batch_shape = geom, arg, x.shape[:2]
         return y
 
     @staticmethod
     def backward(ctx, g):
-        top, bottom, left, right = ctx.geom.pads
-        h, w = ctx.geom.in_hw
-        dxpad = ScatterAddFlat.apply(g, index=ctx.flat_index, shape=ctx.padded_shape,
-                                     unique=ctx.unique)
-        if top or bottom or left or right:
-            return dxpad[:, :, top:top + h, left:left + w]
-        return dxpad
+        if not grad_mode.is_grad_enabled():   # the usual case: no graph of the backward
+            return Tensor._wrap(kernel("max_pool2d_backward", array_module(g.array))(g.array, ctx.arg,
+                                                                                     ctx.geom))
+        flat_index, padded_shape = _padded_flat_indices(ctx.arg, ctx.geom, ctx.batch_shape)
+        dxpad = ScatterAddFlat.apply(g, index=flat_index, shape=padded_shape,
+                                     unique=_no_overlap(ctx.geom))
+        return _cropped(dxpad, ctx.geom)
 
 
 class ScatterAddFlat(Function):
@@ -173,16 +92,8 @@ class ScatterAddFlat(Function):
 
     @staticmethod
     def forward(ctx, g, index=None, shape=None, unique=False):
-        xp = array_module(g)
         ctx.index = index
-        size = int(np.prod(shape))
-        if unique:
-            out = xp.zeros(size, dtype=g.dtype)
-            out[index.reshape(-1)] = g.reshape(-1)
-        else:
-            out = xp.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=size)
-            out = out.astype(g.dtype, copy=False)
-        return out.reshape(shape)
+        return _scatter_add_flat(g, index, shape, unique)
 
     @staticmethod
     def backward(ctx, h):

@@ -61,7 +61,7 @@ def apply_inplace(t, op, compute):
 
 
 def _write(t, values, op, index=Ellipsis, advanced=False):
-    if not t.array.flags.writeable:
+    if not getattr(t.array.flags, "writeable", True):   # CuPy arrays have no read-only flag
         raise RuntimeError(f"{op}: the tensor is a read-only view (e.g. the result of expand); "
                            "call .clone() first and modify the copy")
     assign(t.array, index, advanced, values)
@@ -72,8 +72,8 @@ def fill_(t, value):
     """Set every entry to ``value``."""
     if grad_mode.state.enabled and (t.requires_grad or getattr(value, "requires_grad", False)):
         xp = array_module(t.array)
-        return apply_inplace(t, "fill_", lambda a: a.masked_fill(Tensor._wrap(xp.ones(a.shape, bool)),
-                                                                  value))
+        everywhere = Tensor._wrap(xp.ones(t.shape, bool))
+        return apply_inplace(t, "fill_", lambda a: a.masked_fill(everywhere, value))
     _write(t, value.array if isinstance(value, Tensor) else value, "fill_")
     return t
 

@@ -15,9 +15,9 @@ Tests: tests/op_registry/scatter.py
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, to_device
 from .checks import normalize_dim
-from .indexing import IndexAdd, getitem
+from .indexing import IndexAdd, getitem, scatter_add as _add_at
 
 
 def _full_index(name, x, dim, index, src=None):
@@ -109,8 +109,29 @@ def index_add(x, dim, index, source, alpha=1):
     return x + IndexAdd.apply(added, shape=tuple(x.shape), index=(slice(None),) * d + (idx,), advanced=True)
 
 
-
 _IDENTITY = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}
+_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+# dtypes CuPy's scatter_add (CUDA atomicAdd) takes; anything else is reduced on the host
+_DEVICE_ADD_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32, np.uint32,
+                                                     np.uint64))
+
+
+def _reduce_at(reduce, out, index, src):
+    """``ufunc.at(out, index, src)``: reduce ``src`` into ``out`` in place, repeated positions included.
+    NumPy has ``add/multiply/maximum/minimum.at``; on the GPU, sums use CuPy's atomic scatter-add and
+    the rest (no atomic multiply; max/min only for some dtypes) take a round trip through the host."""
+    xp = array_module(out)
+    if xp is np:
+        _UFUNC[reduce].at(out, index, src)
+        return
+    src = xp.asarray(src, dtype=out.dtype)
+    if reduce in ("sum", "mean") and out.dtype in _DEVICE_ADD_DTYPES:
+        _add_at(out, index, src)
+        return
+    host_index = tuple(i if isinstance(i, slice) or np.isscalar(i) else to_device(i, "cpu") for i in index)
+    host = to_device(out, "cpu")
+    _UFUNC[reduce].at(host, host_index, to_device(src, "cpu"))
+    out[...] = xp.asarray(host)
 
 
 class _ScatterReduce(Function):
@@ -135,11 +156,9 @@ class _ScatterReduce(Function):
                 out[touched] = info.min if reduce == "amax" else info.max
             else:
                 out[touched] = _IDENTITY[reduce]
-        ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
-                 "amin": np.minimum}[reduce]
-        ufunc.at(out, index, src)
-        count = xp.full(x.shape, 1 if include_self else 0, dtype=np.int64)
-        np.add.at(count, index, 1)
+        _reduce_at(reduce, out, index, src)
+        count = xp.full(x.shape, 1 if include_self else 0, dtype=np.int32)
+        _reduce_at("sum", count, index, xp.ones((), dtype=np.int32))
         safe = xp.maximum(count, 1)
         if reduce == "mean":
             out = xp.where(touched, out // safe if x.dtype.kind != "f" else out / safe, out).astype(x.dtype)
@@ -148,8 +167,8 @@ class _ScatterReduce(Function):
         if reduce in ("amax", "amin"):
             hit_x = touched & (x == out) & include_self
             hit_src = src == out[index]
-            ties = hit_x.astype(np.int64)
-            np.add.at(ties, index, hit_src.astype(np.int64))
+            ties = hit_x.astype(np.int32)
+            _reduce_at("sum", ties, index, hit_src.astype(np.int32))
             ctx.hits = (hit_x, hit_src, xp.maximum(ties, 1))
         if reduce == "prod" and ((x[touched] == 0).any() and include_self or (src == 0).any()):
             ctx.has_zero = True

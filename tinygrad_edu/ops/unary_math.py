@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import array_module, kernel, register_kernel
+from ..backend import array_module, kernel, register_kernel, to_device
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,7 +144,11 @@ class Erf(Function):
 
 
 def _erf_reference(x):
-    """erf entry by entry with the standard library (slow and plain: the reference tier)."""
+    """erf entry by entry with the standard library (slow and plain: the reference tier).  A device
+    array makes the round trip through the host (CuPy has no ``erf`` of its own)."""
+    xp = array_module(x)
+    if xp is not np:
+        return xp.asarray(_erf_reference(to_device(x, "cpu")))
     return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
 
 

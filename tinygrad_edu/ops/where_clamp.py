@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, device_of, to_device
 
 
 class Where(Function):
@@ -145,9 +145,16 @@ def where(cond, a, b):
     if getattr(cond, "dtype", None) is None or cond.dtype != np.bool_:
         cond = array_module(cond).asarray(cond).astype(bool)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = tensor(a)
+        a = tensor(a, device=device_of(cond))
     a, b = operands(a, b)
-    return Where.apply(cond, a, b)
+    return Where.apply(_on_device_of(cond, a if isinstance(a, Tensor) else b), a, b)
+
+
+def _on_device_of(mask, x):
+    """A host mask (a Python bool, a cached NumPy mask) used with device tensors is copied there."""
+    if array_module(mask) is not array_module(x.array):
+        mask = to_device(mask, x.device)
+    return mask
 
 
 def masked_fill(x, mask, value):
@@ -163,7 +170,7 @@ def masked_fill(x, mask, value):
     else:
         _dt.check_fits("masked_fill", value, x.dtype)
         fill = Tensor._wrap(array_module(x.array).asarray(value, dtype=x.dtype))
-    return Where.apply(mask, fill, x)
+    return Where.apply(_on_device_of(mask, x), fill, x)
 
 
 def tril(x, diagonal=0):

@@ -17,10 +17,11 @@ its gradient.  With Adam, weight decay passes through that normalisation (and so
 parameters with large gradients); AdamW applies it outside, as a plain shrink (Loshchilov &
 Hutter, "Decoupled Weight Decay Regularization").
 
-The NumPy below follows PyTorch's single-tensor implementation operation for operation, so that
-float32 results agree to rounding.
+The NumPy below (``_adam_step_reference``, the ``adam_step`` kernel's reference) follows PyTorch's
+single-tensor implementation operation for operation, so that float32 results agree to rounding.  Its
+fast tier (``kernels/adam_step.py``) does the same arithmetic in one pass over the arrays.
 """
-from ..backend import array_module
+from ..backend import array_module, kernel, register_kernel
 from .optimizer import Optimizer, check_implementation_options
 
 
@@ -50,37 +51,52 @@ class Adam(Optimizer):
 
     def update(self, param, grad, state, group):
         xp = array_module(param)
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay = group["weight_decay"]
+        (beta1, beta2) = group["betas"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(param)
             state["exp_avg_sq"] = xp.zeros_like(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         state["step"] += 1
-        step = state["step"]
-        if group["maximize"]:
-            grad = -grad
-        decoupled = self.always_decoupled or group.get("decoupled_weight_decay", False)
-        grad = apply_weight_decay(param, grad, lr, weight_decay, decoupled)
-        _lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        step_size = lr / bias_correction1
+        max_exp_avg_sq = None
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
-            second = state["max_exp_avg_sq"]
-            xp.maximum(second, exp_avg_sq, out=second)
-        else:
-            second = exp_avg_sq
-        denom = xp.sqrt(second) / bias_correction2_sqrt
-        denom += eps
-        param += (-step_size) * exp_avg / denom
+            max_exp_avg_sq = state["max_exp_avg_sq"]
+        decoupled = self.always_decoupled or group.get("decoupled_weight_decay", False)
+        kernel("adam_step", xp)(param, grad, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq,
+                                step=state["step"], lr=group["lr"], beta1=beta1, beta2=beta2,
+                                eps=group["eps"], weight_decay=group["weight_decay"],
+                                decoupled=decoupled, maximize=group["maximize"])
+
+
+def _adam_step_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2,
+                         eps, weight_decay, decoupled, maximize):
+    """One Adam/AdamW step of one parameter, in place on ``param``, ``exp_avg``, ``exp_avg_sq`` (and
+    ``max_exp_avg_sq``, the running max of v, when amsgrad; else None).  ``step`` is t, counted from
+    1.  ``grad`` is never modified.  The formulas are the module docstring's, in PyTorch's order."""
+    xp = array_module(param)
+    if maximize:
+        grad = -grad
+    grad = apply_weight_decay(param, grad, lr, weight_decay, decoupled)
+    _lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    step_size = lr / bias_correction1
+    if max_exp_avg_sq is not None:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    else:
+        second = exp_avg_sq
+    denom = xp.sqrt(second) / bias_correction2_sqrt
+    denom += eps
+    param += (-step_size) * exp_avg / denom
+
+
+register_kernel("adam_step", "numpy", _adam_step_reference)
 
 
 class AdamW(Adam):

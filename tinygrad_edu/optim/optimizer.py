@@ -192,7 +192,7 @@ def _restore(name, value, param):
     become arrays of the parameter's dtype on its device."""
     array = value.array if isinstance(value, Tensor) else value
     if name == "step":
-        step = float(np.asarray(array))
+        step = float(np.asarray(to_device(array, "cpu")))   # a 0-d tensor may sit on the GPU
         return int(step) if step.is_integer() else step
     if hasattr(array, "shape") or hasattr(array, "__array__"):
         array = np.asarray(array) if array_module(array) is np else array

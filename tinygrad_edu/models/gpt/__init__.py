@@ -28,8 +28,8 @@ with the weight transposed (``[in, out]``); ``gpt_state_dict_from_hf`` / ``gpt_s
 translate, and ``GPT.from_hf_state_dict`` builds a model from a GPT-2 checkpoint.
 
 Generation (``GPT.generate``) keeps a **KV cache**: the keys and values of the positions already
-seen are stored per layer, so each new token costs one position's worth of work instead of a
-forward pass over the whole context.
+seen are stored per layer (in buffers allocated once for the whole block), so each new token costs
+one position's worth of work instead of a forward pass over the whole context.
 
     from tinygrad_edu.models.gpt import GPT, GPTConfig
     model = GPT(GPTConfig(vocab_size=65))                    # nanoGPT's Shakespeare-char CPU model
@@ -45,6 +45,8 @@ Where the parts live (every name is importable from here: ``models.gpt.sample_ne
 ``model.py``        ``GPT``: the network, its loss, ``configure_optimizers``, ``generate``
 ``generation.py``   what generation needs besides the network: ``KVCache`` and
                     ``sample_next_token`` (temperature, top-k, top-p)
+``decode.py``       generation's fast path: the same forward on raw arrays (no graph, no
+                    hooks), writing into the preallocated ``KVCache``
 ``huggingface.py``  ``gpt_state_dict_from_hf`` / ``gpt_state_dict_to_hf``: GPT-2 checkpoints
 ``batches.py``      ``get_batch``: random training windows from a 1-D array of token ids
 ==================  =========================================================================

@@ -32,10 +32,8 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x, kv_cache=None, layer_idx=0):
         B, T, C = x.shape
         head_size = C // self.n_head
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q = q.view(B, T, self.n_head, head_size).transpose(1, 2)        # (B, nh, T, hs)
-        k = k.view(B, T, self.n_head, head_size).transpose(1, 2)
-        v = v.view(B, T, self.n_head, head_size).transpose(1, 2)
+        qkv = self.c_attn(x).view(B, T, 3, self.n_head, head_size).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]                                # each (B, nh, T, hs)
         if kv_cache is not None:
             k, v = kv_cache.update(layer_idx, k, v)                     # (B, nh, S, hs)
         S = k.shape[2]
