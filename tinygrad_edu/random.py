@@ -190,6 +190,8 @@ def _bernoulli_op():
         from .creation import zeros_like
 
         class Bernoulli(Function):
+            """y = the drawn 0/1 samples (independent of p's value).   dL/dp = 0."""
+
             @staticmethod
             def forward(ctx, p, samples=None):
                 return samples
