@@ -1,0 +1,55 @@
+"""Lab 1's planted bugs (the grader is tested against each: ``tests/test_labs_bugs.py``) and the
+mutants of the reference that no test can kill, with the reason."""
+from ..lab import PlantedBug
+
+BUGS = [
+    PlantedBug("mul_backward_not_swapped", "add_mul",
+               "a * b passes a (not b) back to a",
+               "self.grad += other.data * out.grad", "self.grad += self.data * out.grad",
+               "should be b * out.grad"),
+    PlantedBug("add_overwrites_grad", "add_mul",
+               "= instead of += in the backward of + (no accumulation)",
+               "self.grad += out.grad\n", "self.grad = out.grad\n",
+               "never overwrite it"),
+    PlantedBug("mul_overwrites_grad", "add_mul",
+               "= instead of += in the backward of *",
+               "other.grad += self.data * out.grad", "other.grad = self.data * out.grad",
+               "never overwrite it"),
+    PlantedBug("mul_forgets_upstream", "add_mul",
+               "the backward of * forgets to multiply by out.grad",
+               "self.grad += other.data * out.grad", "self.grad += other.data",
+               "a * b: d/da"),
+    PlantedBug("tanh_derivative_sign", "tanh_exp_pow",
+               "tanh' written as 1 + tanh^2",
+               "(1.0 - out.data ** 2)", "(1.0 + out.data ** 2)",
+               "tanh(x): d/dx"),
+    PlantedBug("pow_exponent_off_by_one", "tanh_exp_pow",
+               "(x^k)' written as k x^k",
+               "self.data ** (exponent - 1)", "self.data ** exponent",
+               "x ** "),
+    PlantedBug("exp_derivative_uses_input", "tanh_exp_pow",
+               "exp' written as the input instead of e^x",
+               "self.grad += out.data * out.grad", "self.grad += self.data * out.grad",
+               "exp(x): d/dx"),
+    PlantedBug("topo_appends_before_children", "topological_order",
+               "the node is appended before its children (pre-order instead of post-order)",
+               "        if children_done:\n            order.append(node)\n            continue\n",
+               "        if children_done:\n            continue\n        if id(node) not in seen:\n"
+               "            order.append(node)\n",
+               "topological_order of a diamond"),
+    PlantedBug("topo_no_visited_set", "topological_order",
+               "no visited set: a value used twice appears twice",
+               "        if id(node) in seen:\n            continue\n", "",
+               "each exactly once"),
+    PlantedBug("backward_forward_order", "backward",
+               "the graph walked in topological order instead of its reverse",
+               "for node in reversed(order):", "for node in order:",
+               "reverse"),
+    PlantedBug("backward_no_seed", "backward",
+               "the output's gradient never seeded with 1",
+               "        self.grad = 1.0\n", "",
+               "y.grad after y.backward()"),
+]
+
+#: mutant (as mutation.py names it) -> why no test can tell it from the reference
+EQUIVALENT_MUTANTS = {}
