@@ -65,7 +65,7 @@ def add_arguments(parser):
     release.add_argument("--force", action="store_true", help="overwrite student files already there")
 
     bugs = sub.add_parser("bugs", help="plant each catalogued bug and show which test catches it")
-    bugs.add_argument("lab", type=positive_int, metavar="N")
+    bugs.add_argument("lab", type=positive_int, metavar="N", nargs="?", help="the lab (default: every lab)")
 
     mutate = sub.add_parser("mutate", help="mutate the reference solution and report how many "
                                            "mutants the tests kill")
@@ -194,11 +194,13 @@ def run_release(args):
 
 
 def run_bugs(args):
+    from ..labs import all_labs
     from ..labs.planted import bug_table, plant_and_grade
-    lab = _lab(args.lab)
-    outcomes = [plant_and_grade(lab, bug) for bug in _bugs(lab)]
-    print(bug_table(lab, outcomes))
-    missed = [outcome for outcome in outcomes if not outcome.caught]
+    missed = []
+    for lab in [_lab(args.lab)] if args.lab else all_labs():
+        outcomes = [plant_and_grade(lab, bug) for bug in _bugs(lab)]
+        print(bug_table(lab, outcomes) + "\n", flush=True)
+        missed += [outcome for outcome in outcomes if not outcome.caught]
     for outcome in missed:
         print(f"error: bug {outcome.bug.name}: {outcome.problem}", file=sys.stderr)
     return 1 if missed else 0

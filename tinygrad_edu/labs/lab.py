@@ -20,6 +20,10 @@ A test is a function ``test_<what>(student, ctx)`` decorated with ``@lab_test(ta
 from dataclasses import dataclass, field
 
 
+#: the modules that stay with the grader: never written into a student's folder, never in a wheel
+INSTRUCTOR_MODULES = ("reference", "hidden_tests", "bugs")
+
+
 @dataclass(frozen=True)
 class Task:
     """One thing a student implements: a name used by the solution markers, the tests and the points."""
@@ -68,6 +72,17 @@ class Lab:
                 return task
         raise KeyError(f"lab {self.number} has no task {name!r}; its tasks are "
                        f"{', '.join(t.name for t in self.tasks)}")
+
+    def module(self, stem):
+        """The dotted name of one of the lab's modules: ``public_tests`` sits in the lab's package,
+        ``reference``, ``hidden_tests`` and ``bugs`` in its ``instructor`` sub-package."""
+        inside = "instructor." if stem in INSTRUCTOR_MODULES and (self.folder / "instructor").is_dir() else ""
+        return f"tinygrad_edu.labs.{self.folder.name}.{inside}{stem}"
+
+    @property
+    def reference_path(self):
+        folder = self.folder / "instructor"
+        return (folder if folder.is_dir() else self.folder) / "reference.py"
 
     @property
     def module_name(self):

@@ -16,8 +16,18 @@ from pathlib import Path
 from .markers import make_student_source
 
 
+class InstructorFilesMissing(Exception):
+    """The reference is not installed (a wheel ships no ``instructor/`` folders)."""
+
+
 def reference_source(lab):
-    return (lab.folder / "reference.py").read_text()
+    try:
+        return lab.reference_path.read_text()
+    except FileNotFoundError:
+        raise InstructorFilesMissing(
+            f"lab {lab.number}: this install has no instructor files (wheels do not ship them), so the "
+            f"student version cannot be made here: work in the folder your course gives you, or install "
+            f"tinygrad_edu from a clone of its repository") from None
 
 
 def student_source(lab):
@@ -27,12 +37,16 @@ def student_source(lab):
 def write_student_version(lab, folder, force=False):
     from ..commands import UsageError
     folder = Path(folder)
+    try:
+        source = student_source(lab)
+    except InstructorFilesMissing as exc:
+        raise UsageError(str(exc)) from None
     target = folder / lab.student_file
     if target.exists() and not force:
         raise UsageError(f"DIR {folder}: {lab.student_file} is already there (your work?); "
                          f"pass --force to overwrite it, or choose another folder")
     folder.mkdir(parents=True, exist_ok=True)
-    files = {target: student_source(lab),
+    files = {target: source,
              folder / "handout.md": (lab.folder / "handout.md").read_text(),
              folder / "public_tests.py": (lab.folder / "public_tests.py").read_text()}
     for path, text in files.items():

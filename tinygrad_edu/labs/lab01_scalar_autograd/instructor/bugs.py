@@ -1,6 +1,6 @@
 """Lab 1's planted bugs (the grader is tested against each: ``tests/test_labs_bugs.py``) and the
 mutants of the reference that no test can kill, with the reason."""
-from ..lab import PlantedBug
+from ...lab import PlantedBug
 
 BUGS = [
     PlantedBug("mul_backward_not_swapped", "add_mul",

@@ -7,7 +7,7 @@ import numpy as np
 from tinygrad_edu.labs.checks import expect_close, expect_equal, expect_true
 from tinygrad_edu.labs.testing import lab_test
 
-from .public_tests import check_order, hand_made_graph, local_gradients
+from ..public_tests import check_order, hand_made_graph, local_gradients
 
 
 def numeric(f, x, h=1e-6):
