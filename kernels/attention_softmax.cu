@@ -83,32 +83,25 @@ __device__ void softmax_backward(const T* p, T* dp, long long S, T* shared) {
 
 #define MAX_THREADS 1024
 
-extern "C" __global__ void attention_softmax_forward_float(
-        float* scores, long long B, long long L, long long S, float scale,
-        const float* bias, int has_bias, long long ba, long long bb, long long bi, long long bj,
-        const bool* blocked, int has_blocked, long long ka, long long kb, long long ki, long long kj) {
-    __shared__ float shared[MAX_THREADS];
-    __shared__ int shared_nan;
-    softmax_forward<float>(scores, B, L, S, scale, bias, has_bias, ba, bb, bi, bj, blocked, has_blocked,
-                           ka, kb, ki, kj, shared, &shared_nan);
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define FORWARD_PARAMS(T) T* scores, long long B, long long L, long long S, T scale, const T* bias, \
+                          int has_bias, long long ba, long long bb, long long bi, long long bj, \
+                          const bool* blocked, int has_blocked, long long ka, long long kb, long long ki, \
+                          long long kj
+#define FORWARD_BODY(T) { \
+    __shared__ T shared[MAX_THREADS]; \
+    __shared__ int shared_nan; \
+    softmax_forward<T>(scores, B, L, S, scale, bias, has_bias, ba, bb, bi, bj, blocked, has_blocked, \
+                       ka, kb, ki, kj, shared, &shared_nan); \
+}
+#define BACKWARD_PARAMS(T) const T* p, T* dp, long long S
+#define BACKWARD_BODY(T) { \
+    __shared__ T shared[MAX_THREADS]; \
+    softmax_backward<T>(p, dp, S, shared); \
 }
 
-extern "C" __global__ void attention_softmax_forward_double(
-        double* scores, long long B, long long L, long long S, double scale,
-        const double* bias, int has_bias, long long ba, long long bb, long long bi, long long bj,
-        const bool* blocked, int has_blocked, long long ka, long long kb, long long ki, long long kj) {
-    __shared__ double shared[MAX_THREADS];
-    __shared__ int shared_nan;
-    softmax_forward<double>(scores, B, L, S, scale, bias, has_bias, ba, bb, bi, bj, blocked, has_blocked,
-                            ka, kb, ki, kj, shared, &shared_nan);
-}
-
-extern "C" __global__ void attention_softmax_backward_float(const float* p, float* dp, long long S) {
-    __shared__ float shared[MAX_THREADS];
-    softmax_backward<float>(p, dp, S, shared);
-}
-
-extern "C" __global__ void attention_softmax_backward_double(const double* p, double* dp, long long S) {
-    __shared__ double shared[MAX_THREADS];
-    softmax_backward<double>(p, dp, S, shared);
-}
+extern "C" __global__ void attention_softmax_forward_float(FORWARD_PARAMS(float)) FORWARD_BODY(float)
+extern "C" __global__ void attention_softmax_forward_double(FORWARD_PARAMS(double)) FORWARD_BODY(double)
+extern "C" __global__ void attention_softmax_backward_float(BACKWARD_PARAMS(float)) BACKWARD_BODY(float)
+extern "C" __global__ void attention_softmax_backward_double(BACKWARD_PARAMS(double)) BACKWARD_BODY(double)

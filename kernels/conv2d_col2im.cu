@@ -32,17 +32,13 @@ __device__ void conv2d_col2im(const T* dcols, T* dx, long long total, int n_imag
     dx[k] = total_grad;
 }
 
-extern "C" __global__ void conv2d_col2im_f32(const float* dcols, float* dx, long long total, int n_images,
-                                             int channels, int h, int w, int oh, int ow, int kh, int kw,
-                                             int sh, int sw, int top, int left, int dh, int dw) {
-    conv2d_col2im<float>(dcols, dx, total, n_images, channels, h, w, oh, ow, kh, kw, sh, sw, top, left,
-                         dh, dw);
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define COL2IM_PARAMS(T) const T* dcols, T* dx, long long total, int n_images, int channels, int h, int w, \
+                         int oh, int ow, int kh, int kw, int sh, int sw, int top, int left, int dh, int dw
+#define COL2IM_BODY(T) { \
+    conv2d_col2im<T>(dcols, dx, total, n_images, channels, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw); \
 }
 
-extern "C" __global__ void conv2d_col2im_f64(const double* dcols, double* dx, long long total,
-                                             int n_images, int channels, int h, int w, int oh, int ow,
-                                             int kh, int kw, int sh, int sw, int top, int left, int dh,
-                                             int dw) {
-    conv2d_col2im<double>(dcols, dx, total, n_images, channels, h, w, oh, ow, kh, kw, sh, sw, top, left,
-                          dh, dw);
-}
+extern "C" __global__ void conv2d_col2im_f32(COL2IM_PARAMS(float)) COL2IM_BODY(float)
+extern "C" __global__ void conv2d_col2im_f64(COL2IM_PARAMS(double)) COL2IM_BODY(double)

@@ -14,13 +14,11 @@ __device__ void embedding_backward(T* out, const long long* indices, const T* ro
     atomicAdd(out + r * D + d, rows[e]);
 }
 
-extern "C" __global__ void embedding_backward_float(float* out, const long long* indices, const float* rows,
-                                                    long long K, long long D, long long padding_idx) {
-    embedding_backward<float>(out, indices, rows, K, D, padding_idx);
-}
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define EMBEDDING_PARAMS(T) T* out, const long long* indices, const T* rows, long long K, long long D, \
+                            long long padding_idx
+#define EMBEDDING_BODY(T) { embedding_backward<T>(out, indices, rows, K, D, padding_idx); }
 
-extern "C" __global__ void embedding_backward_double(double* out, const long long* indices,
-                                                     const double* rows, long long K, long long D,
-                                                     long long padding_idx) {
-    embedding_backward<double>(out, indices, rows, K, D, padding_idx);
-}
+extern "C" __global__ void embedding_backward_float(EMBEDDING_PARAMS(float)) EMBEDDING_BODY(float)
+extern "C" __global__ void embedding_backward_double(EMBEDDING_PARAMS(double)) EMBEDDING_BODY(double)

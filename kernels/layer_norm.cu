@@ -78,28 +78,21 @@ __device__ void ln_backward_params(const T* g, const T* x, const T* mean, const 
     gb[j] = (T)sb;
 }
 
-extern "C" __global__ void layer_norm_forward_f32(const float* x, const float* w, const float* b, float eps, int n,
-                                                  float* y, float* mean, float* rstd) {
-    ln_forward<float>(x, w, b, eps, n, y, mean, rstd);
-}
-extern "C" __global__ void layer_norm_forward_f64(const double* x, const double* w, const double* b, double eps,
-                                                  int n, double* y, double* mean, double* rstd) {
-    ln_forward<double>(x, w, b, eps, n, y, mean, rstd);
-}
-extern "C" __global__ void layer_norm_backward_x_f32(const float* g, const float* x, const float* w,
-                                                     const float* mean, const float* rstd, int n, float* gx) {
-    ln_backward_x<float>(g, x, w, mean, rstd, n, gx);
-}
-extern "C" __global__ void layer_norm_backward_x_f64(const double* g, const double* x, const double* w,
-                                                     const double* mean, const double* rstd, int n, double* gx) {
-    ln_backward_x<double>(g, x, w, mean, rstd, n, gx);
-}
-extern "C" __global__ void layer_norm_backward_params_f32(const float* g, const float* x, const float* mean,
-                                                          const float* rstd, int rows, int n, float* gw, float* gb) {
-    ln_backward_params<float>(g, x, mean, rstd, rows, n, gw, gb);
-}
-extern "C" __global__ void layer_norm_backward_params_f64(const double* g, const double* x, const double* mean,
-                                                          const double* rstd, int rows, int n, double* gw,
-                                                          double* gb) {
-    ln_backward_params<double>(g, x, mean, rstd, rows, n, gw, gb);
-}
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define LN_FORWARD_PARAMS(T) const T* x, const T* w, const T* b, T eps, int n, T* y, T* mean, T* rstd
+#define LN_FORWARD_BODY(T) { ln_forward<T>(x, w, b, eps, n, y, mean, rstd); }
+#define LN_BACKWARD_X_PARAMS(T) const T* g, const T* x, const T* w, const T* mean, const T* rstd, int n, T* gx
+#define LN_BACKWARD_X_BODY(T) { ln_backward_x<T>(g, x, w, mean, rstd, n, gx); }
+#define LN_BACKWARD_PARAMS_PARAMS(T) const T* g, const T* x, const T* mean, const T* rstd, int rows, int n, \
+                                     T* gw, T* gb
+#define LN_BACKWARD_PARAMS_BODY(T) { ln_backward_params<T>(g, x, mean, rstd, rows, n, gw, gb); }
+
+extern "C" __global__ void layer_norm_forward_f32(LN_FORWARD_PARAMS(float)) LN_FORWARD_BODY(float)
+extern "C" __global__ void layer_norm_forward_f64(LN_FORWARD_PARAMS(double)) LN_FORWARD_BODY(double)
+extern "C" __global__ void layer_norm_backward_x_f32(LN_BACKWARD_X_PARAMS(float)) LN_BACKWARD_X_BODY(float)
+extern "C" __global__ void layer_norm_backward_x_f64(LN_BACKWARD_X_PARAMS(double)) LN_BACKWARD_X_BODY(double)
+extern "C" __global__ void layer_norm_backward_params_f32(LN_BACKWARD_PARAMS_PARAMS(float))
+    LN_BACKWARD_PARAMS_BODY(float)
+extern "C" __global__ void layer_norm_backward_params_f64(LN_BACKWARD_PARAMS_PARAMS(double))
+    LN_BACKWARD_PARAMS_BODY(double)

@@ -20,16 +20,13 @@ __device__ void max_pool2d_backward(const T* g, const int* arg, T* dx, long long
     }
 }
 
-extern "C" __global__ void max_pool2d_backward_f32(const float* g, const int* arg, float* dx,
-                                                   long long total, int h, int w, int oh, int ow,
-                                                   int kw, int sh, int sw, int top, int left, int dh,
-                                                   int dw) {
-    max_pool2d_backward<float>(g, arg, dx, total, h, w, oh, ow, kw, sh, sw, top, left, dh, dw);
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define POOL_BACKWARD_PARAMS(T) const T* g, const int* arg, T* dx, long long total, int h, int w, int oh, \
+                                int ow, int kw, int sh, int sw, int top, int left, int dh, int dw
+#define POOL_BACKWARD_BODY(T) { \
+    max_pool2d_backward<T>(g, arg, dx, total, h, w, oh, ow, kw, sh, sw, top, left, dh, dw); \
 }
 
-extern "C" __global__ void max_pool2d_backward_f64(const double* g, const int* arg, double* dx,
-                                                   long long total, int h, int w, int oh, int ow,
-                                                   int kw, int sh, int sw, int top, int left, int dh,
-                                                   int dw) {
-    max_pool2d_backward<double>(g, arg, dx, total, h, w, oh, ow, kw, sh, sw, top, left, dh, dw);
-}
+extern "C" __global__ void max_pool2d_backward_f32(POOL_BACKWARD_PARAMS(float)) POOL_BACKWARD_BODY(float)
+extern "C" __global__ void max_pool2d_backward_f64(POOL_BACKWARD_PARAMS(double)) POOL_BACKWARD_BODY(double)

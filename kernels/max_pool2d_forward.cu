@@ -35,16 +35,15 @@ __device__ void max_pool2d_forward(const T* x, T* y, int* arg, long long total, 
     arg[k] = won;
 }
 
-extern "C" __global__ void max_pool2d_forward_f32(const float* x, float* y, int* arg, long long total,
-                                                  int h, int w, int oh, int ow, int kh, int kw, int sh,
-                                                  int sw, int top, int left, int dh, int dw) {
-    max_pool2d_forward<float>(x, y, arg, total, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw,
-                              -__int_as_float(0x7f800000));
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define POOL_FORWARD_PARAMS(T) const T* x, T* y, int* arg, long long total, int h, int w, int oh, int ow, \
+                               int kh, int kw, int sh, int sw, int top, int left, int dh, int dw
+#define POOL_FORWARD_BODY(T, MINUS_INF) { \
+    max_pool2d_forward<T>(x, y, arg, total, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw, MINUS_INF); \
 }
 
-extern "C" __global__ void max_pool2d_forward_f64(const double* x, double* y, int* arg, long long total,
-                                                  int h, int w, int oh, int ow, int kh, int kw, int sh,
-                                                  int sw, int top, int left, int dh, int dw) {
-    max_pool2d_forward<double>(x, y, arg, total, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw,
-                               -__longlong_as_double(0x7ff0000000000000LL));
-}
+extern "C" __global__ void max_pool2d_forward_f32(POOL_FORWARD_PARAMS(float))
+    POOL_FORWARD_BODY(float, -__int_as_float(0x7f800000))
+extern "C" __global__ void max_pool2d_forward_f64(POOL_FORWARD_PARAMS(double))
+    POOL_FORWARD_BODY(double, -__longlong_as_double(0x7ff0000000000000LL))

@@ -43,13 +43,11 @@ __device__ void ce_rows(const T* logits, const long long* target, const unsigned
     }
 }
 
-extern "C" __global__ void softmax_cross_entropy_f32(const float* logits, const long long* target,
-                                                     const unsigned char* valid, const float* row_weight, int c,
-                                                     float* losses, float* dlogits) {
-    ce_rows<float>(logits, target, valid, row_weight, c, losses, dlogits);
-}
-extern "C" __global__ void softmax_cross_entropy_f64(const double* logits, const long long* target,
-                                                     const unsigned char* valid, const double* row_weight, int c,
-                                                     double* losses, double* dlogits) {
-    ce_rows<double>(logits, target, valid, row_weight, c, losses, dlogits);
-}
+// The float and double entry points: the parameter list and the body are written once, as macros of
+// the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
+#define CE_PARAMS(T) const T* logits, const long long* target, const unsigned char* valid, \
+                     const T* row_weight, int c, T* losses, T* dlogits
+#define CE_BODY(T) { ce_rows<T>(logits, target, valid, row_weight, c, losses, dlogits); }
+
+extern "C" __global__ void softmax_cross_entropy_f32(CE_PARAMS(float)) CE_BODY(float)
+extern "C" __global__ void softmax_cross_entropy_f64(CE_PARAMS(double)) CE_BODY(double)

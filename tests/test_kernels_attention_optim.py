@@ -22,15 +22,11 @@ from tinygrad_edu.nn.attention import (_attention_softmax_backward_reference, _a
 from tinygrad_edu.nn.embedding import _embedding_backward_reference
 from tinygrad_edu.optim.adam import _adam_step_reference
 
-TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-13, atol=1e-15)}
-DTYPES = st.sampled_from([np.float32, np.float64])
+from kernel_test_helpers import (FLOAT_DTYPES as DTYPES, cupy_tiers_test, kernels_enabled,
+                                 kernels_on_off_fixture, tolerances)
 
-
-@pytest.fixture(params=[True, False], ids=["kernels_on", "kernels_off"])
-def kernels(request):
-    previous = backend.use_kernels(request.param)
-    yield request.param
-    backend.use_kernels(previous)
+TOL = tolerances(float32_atol=2e-7)
+kernels = kernels_on_off_fixture("kernels", ids=["kernels_on", "kernels_off"])
 
 
 def _is(fn, name):
@@ -38,8 +34,7 @@ def _is(fn, name):
 
 
 def test_fast_tiers_are_registered_and_dispatched():
-    previous = backend.use_kernels(True)
-    try:
+    with kernels_enabled(True):
         for name, fast in [("attention_softmax", "attention_softmax_numba"), ("adam_step", "adam_step_numba"),
                            ("embedding_backward", "embedding_backward_numba")]:
             assert backend.registered_kernels()[(name, "numpy")] == ["fast", "reference"]
@@ -50,8 +45,6 @@ def test_fast_tiers_are_registered_and_dispatched():
             chosen = backend.kernel(name, np)
             assert not _is(getattr(chosen, "forward", chosen), fast)
         assert _is(backend.kernel("attention_softmax", np).backward, "_attention_softmax_backward_reference")
-    finally:
-        backend.use_kernels(previous)
 
 
 # ============================================================================ attention softmax
@@ -166,14 +159,11 @@ def test_sdpa_matches_torch_forward_and_backward(kernels, mask, transposed):
 def test_sdpa_kernels_on_equal_off():
     results = []
     for on in (True, False):
-        previous = backend.use_kernels(on)
-        try:
+        with kernels_enabled(on):
             _, _, (q, k, v) = _sdpa_inputs(np.random.default_rng(5), np.float32, L=7, S=7)
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             (out * out).sum().backward()
             results.append([out.detach().numpy()] + [t.grad.numpy() for t in (q, k, v)])
-        finally:
-            backend.use_kernels(previous)
     for fast, ref in zip(*results):
         np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-6)
 
@@ -206,14 +196,11 @@ def test_sdpa_dropout_uses_the_kernel_for_the_softmax(monkeypatch):
     counting = SimpleNamespace(forward=lambda *a: calls.append("forward") or fast.forward(*a),
                                backward=lambda *a: calls.append("backward") or fast.backward(*a))
     monkeypatch.setitem(backend._KERNELS[("attention_softmax", "numpy")], "fast", counting)
-    previous = backend.use_kernels(True)
-    try:
+    with kernels_enabled(True):
         _, _, (q, k, v) = _sdpa_inputs(np.random.default_rng(9), np.float32)
         tg.manual_seed(0)
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, is_causal=True)
         out.sum().backward()
-    finally:
-        backend.use_kernels(previous)
     assert calls == ["forward", "backward"] and np.isfinite(q.grad.numpy()).all()
 
 
@@ -354,9 +341,7 @@ def test_embedding_gradcheck_and_double_backward(kernels):
 
 
 # ============================================================================ CuPy tiers (GPU only)
-@pytest.mark.gpu
-@pytest.mark.skipif(not backend.cuda_is_available(), reason="CuPy with a usable CUDA GPU is needed")
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@cupy_tiers_test
 def test_cupy_tiers_match_the_references(dtype):
     import cupy
 

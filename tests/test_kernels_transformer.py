@@ -23,16 +23,12 @@ from tinygrad_edu.nn.loss import _row_weights, _softmax_cross_entropy_reference
 from tinygrad_edu.nn.normalization import LAYER_NORM_REFERENCE
 from tinygrad_edu.ops.nonlinearity import GELU_ERF_REFERENCE, GELU_TANH_REFERENCE
 
+from kernel_test_helpers import (FLOAT_DTYPES as floats, cupy_tiers_test, kernels_enabled,
+                                 kernels_on_off_fixture, tolerances)
+
 NAMES = ("gelu_tanh", "gelu_erf", "layer_norm", "softmax_cross_entropy", "dropout")
-TOL = {np.float32: dict(rtol=2e-6, atol=1e-7), np.float64: dict(rtol=1e-13, atol=1e-15)}
-floats = st.sampled_from([np.float32, np.float64])
-
-
-@pytest.fixture(params=[True, False], ids=["kernels", "reference"])
-def tiers(request):
-    previous = backend.use_kernels(request.param)
-    yield request.param
-    backend.use_kernels(previous)
+TOL = tolerances(float32_atol=1e-7)
+tiers = kernels_on_off_fixture("tiers", ids=["kernels", "reference"])
 
 
 def _close(a, b, dtype, scale=1.0):
@@ -53,8 +49,7 @@ def test_every_kernel_has_both_tiers_and_dispatch_follows_use_kernels():
     for name in NAMES:
         assert name in tg.kernels.loaded, tg.kernels.failed.get(name)
         assert backend.registered_kernels()[(name, "numpy")] == ["fast", "reference"]
-    previous = backend.use_kernels(True)
-    try:
+    with kernels_enabled(True):
         # by module and name: a second import of the kernels package (another sys.path entry)
         # makes second function objects of the same kernels
         assert _same_function(backend.kernel("gelu_tanh", np).forward, k_gelu_tanh.gelu_tanh_forward_numba)
@@ -62,8 +57,6 @@ def test_every_kernel_has_both_tiers_and_dispatch_follows_use_kernels():
         backend.use_kernels(False)
         assert backend.kernel("layer_norm", np) is LAYER_NORM_REFERENCE
         assert backend.kernel("dropout", np) is _dropout_mask_reference
-    finally:
-        backend.use_kernels(previous)
 
 
 # ----------------------------------------------------------------------------- GELU
@@ -294,15 +287,12 @@ def test_ops_on_transposed_views_match_torch_hypothesis(rows, n, transposed, app
     data = (rng.normal(size=(n, rows) if transposed else (rows, n)) * 2).astype(np.float32)
     w, b = rng.normal(size=n).astype(np.float32), rng.normal(size=n).astype(np.float32)
     target = rng.integers(0, n, size=rows)
-    previous = backend.use_kernels(True)
-    try:
+    with kernels_enabled(True):
         ours = tg.tensor(data, requires_grad=True)
         x = ours.T if transposed else ours
         out = F.layer_norm(tg.gelu(x, approximate=approximate), (n,), tg.tensor(w), tg.tensor(b))
         loss = F.cross_entropy(out, tg.tensor(target))
         loss.backward()
-    finally:
-        backend.use_kernels(previous)
     theirs = torch.tensor(data, requires_grad=True)
     x_t = theirs.T if transposed else theirs
     out_t = torch.nn.functional.layer_norm(torch.nn.functional.gelu(x_t, approximate=approximate), (n,),
@@ -331,15 +321,12 @@ def test_seeded_dropout_is_the_same_with_kernels_on_and_off():
     x = tg.randn(16, 24, requires_grad=True)
     results = []
     for enabled in (True, False):
-        previous = backend.use_kernels(enabled)
-        try:
+        with kernels_enabled(enabled):
             tg.manual_seed(11)
             y = F.dropout(x, 0.3)
             y.sum().backward()
             results.append((y.detach().numpy().copy(), x.grad.numpy().copy()))
             x.grad = None
-        finally:
-            backend.use_kernels(previous)
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
     kept = results[0][0] != 0
@@ -347,9 +334,7 @@ def test_seeded_dropout_is_the_same_with_kernels_on_and_off():
 
 
 # ----------------------------------------------------------------------------- CuPy tiers (GPU only)
-@pytest.mark.gpu
-@pytest.mark.skipif(not backend.cuda_is_available(), reason="the CuPy tiers need CuPy and a usable GPU")
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@cupy_tiers_test
 def test_cupy_tiers_match_the_numpy_references(dtype):
     import cupy
     rng = np.random.default_rng(12)

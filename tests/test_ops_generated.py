@@ -27,6 +27,7 @@ from tinygrad_edu import backend
 from tinygrad_edu.autograd import gradcheck, gradgradcheck
 
 from op_registry import ALL_SPECS
+from op_registry.spec import make_inputs
 
 _SCALE = settings.default.max_examples / 5   # the default profile draws 5; "thorough" many more
 
@@ -48,32 +49,8 @@ EDGE = [(s, m) for s in ALL_SPECS for m in s.edge_modes]
 
 
 # ---------------------------------------------------------------------------------------------
-# Turning a drawn Case into tensors of each library, and comparing results
+# Comparing results (the inputs come from ``op_registry.spec.make_inputs``)
 # ---------------------------------------------------------------------------------------------
-def _wants_grad(spec, k, array):
-    return spec.has_grad and array.dtype.kind == "f" and k not in spec.no_grad_args
-
-
-def make_inputs(spec, case, library, dtype):
-    """Tensors of ``library`` ("ours" or "torch"): float arrays cast to ``dtype`` (requiring grad
-    unless the spec says otherwise), integer/bool arrays as they are, numbers as numbers."""
-    out = []
-    for k, a in enumerate(case.arrays):
-        if isinstance(a, np.generic):
-            a = np.asarray(a)
-        if not isinstance(a, np.ndarray):
-            out.append(a)
-            continue
-        grad = _wants_grad(spec, k, a)
-        a = a.astype(dtype) if a.dtype.kind == "f" else a.copy()
-        if library == "ours":
-            out.append(tg.tensor(a, requires_grad=grad))
-        else:
-            t = torch.from_numpy(a)
-            out.append(t.requires_grad_(grad) if grad else t)
-    return out
-
-
 def as_tuple(result):
     return tuple(result) if isinstance(result, (tuple, list)) else (result,)
 

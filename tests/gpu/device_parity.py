@@ -11,20 +11,7 @@ import re
 import numpy as np
 
 import tinygrad_edu as tg
-
-
-def _inputs(spec, case, device):
-    out = []
-    for k, a in enumerate(case.arrays):
-        if isinstance(a, np.generic):
-            a = np.asarray(a)
-        if not isinstance(a, np.ndarray):
-            out.append(a)
-            continue
-        grad = spec.has_grad and a.dtype.kind == "f" and k not in spec.no_grad_args
-        a = a.astype(np.float32) if a.dtype.kind == "f" else a.copy()
-        out.append(tg.tensor(a, requires_grad=grad, device=device))
-    return out
+from op_registry.spec import make_inputs
 
 
 def _as_tuple(result):
@@ -33,7 +20,7 @@ def _as_tuple(result):
 
 def _run(spec, case, device):
     tg.manual_seed(1234)
-    ins = _inputs(spec, case, device)
+    ins = make_inputs(spec, case, "ours", np.float32, device=device)
     try:
         return ins, _as_tuple(spec.ours(*ins, **case.kwargs)), None
     except Exception as exc:  # noqa: BLE001  (the CPU's error decides whether the device must raise)

@@ -14,6 +14,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import nn
 
 import fake_cupy
+from checkpoint_roundtrip import assert_same_outputs, assert_state_loaded, saved_checkpoint, tiny_model
 from device_parity import compare_devices
 from op_registry import ALL_SPECS
 
@@ -224,29 +225,19 @@ def test_checkpoint_across_devices(fake_gpu, tmp_path):
 
 
 def _checkpoint_across_devices(tmp_path):
-    tg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).cuda()
-    opt = tg.optim.Adam(model.parameters(), lr=0.1)
-    model(tg.randn(6, 3, device="cuda")).sum().backward()
-    opt.step()
-    path = tmp_path / "ckpt.safetensors"
-    tg.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, path)
+    model, path = saved_checkpoint(tmp_path, tg.optim.Adam)
     on_cpu = tg.load(path)
     on_gpu = tg.load(path, map_location="cuda")
     mapped = tg.load(path, map_location={"cpu": "cuda:0"})
-    for name, value in model.state_dict().items():
-        assert on_cpu["model"][name].device == "cpu"
-        assert on_gpu["model"][name].device == "cuda:0" and mapped["model"][name].device == "cuda:0"
-        np.testing.assert_array_equal(on_cpu["model"][name].numpy(), value.cpu().numpy())
-    cpu_model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    assert_state_loaded(model, on_cpu["model"], "cpu")
+    assert all(on_gpu["model"][name].device == "cuda:0" and mapped["model"][name].device == "cuda:0"
+               for name in model.state_dict())
+    cpu_model = tiny_model()
     cpu_model.load_state_dict(on_gpu["model"])         # device tensors into a CPU model
-    gpu_model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).cuda()
+    gpu_model = tiny_model().cuda()
     gpu_model.load_state_dict(on_cpu["model"])         # host tensors into a device model
     assert all(p.device == "cuda:0" for p in gpu_model.parameters())
-    x = tg.randn(2, 3)
-    cpu_model.eval(), gpu_model.eval(), model.eval()
-    np.testing.assert_allclose(gpu_model(x.cuda()).detach().cpu().numpy(), cpu_model(x).detach().numpy(),
-                               rtol=1e-6)
+    assert_same_outputs(gpu_model, cpu_model, rtol=1e-6)
     for saved in (on_gpu["optimizer"], on_cpu["optimizer"]):   # state saved anywhere lands on the params
         opt2 = tg.optim.Adam(gpu_model.parameters(), lr=0.1)
         opt2.load_state_dict(saved)

@@ -2,12 +2,11 @@
 (``benchmarks.bench_gpu``'s smoke configurations), one step each: the loss and every gradient (and, for
 SGD, every parameter after the step; Adam's first step lr·g/|g| magnifies float32 rounding where g ~ 0,
 so the weights after an Adam step are not compared).  Also checkpoints across the two devices."""
-import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import nn
 
+from checkpoint_roundtrip import assert_same_outputs, assert_state_loaded, saved_checkpoint, tiny_model
 from gpu_available import requires_gpu
 
 pytestmark = requires_gpu
@@ -42,23 +41,11 @@ def test_train_step_on_gpu_equals_cpu(key):
 
 
 def _checkpoint_round_trip(tmp_path):
-    tg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).cuda()
-    opt = tg.optim.AdamW(model.parameters(), lr=0.1)
-    model(tg.randn(6, 3, device="cuda")).sum().backward()
-    opt.step()
-    path = tmp_path / "ckpt.safetensors"
-    tg.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, path)
-    back = tg.load(path, map_location="cuda")
-    for name, value in model.state_dict().items():
-        assert back["model"][name].device == "cuda:0"
-        np.testing.assert_array_equal(back["model"][name].cpu().numpy(), value.cpu().numpy())
-    cpu_model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    model, path = saved_checkpoint(tmp_path, tg.optim.AdamW)
+    assert_state_loaded(model, tg.load(path, map_location="cuda")["model"], "cuda:0")
+    cpu_model = tiny_model()
     cpu_model.load_state_dict(tg.load(path)["model"])
-    model.eval(), cpu_model.eval()
-    x = tg.randn(2, 3)
-    np.testing.assert_allclose(model(x.cuda()).detach().cpu().numpy(), cpu_model(x).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    assert_same_outputs(model, cpu_model, rtol=1e-5, atol=1e-6)
 
 
 def test_checkpoint_round_trip_on_gpu(tmp_path):

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
+import tinygrad_edu as tg
+
 
 @dataclass
 class Case:
@@ -54,6 +56,35 @@ class OpSpec:
 def same(expr):
     """The same expression works for both libraries (operators, methods with equal names)."""
     return dict(ours=expr, ref=expr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: a drawn Case as tensors of either library, on any device
+# ---------------------------------------------------------------------------------------------
+def wants_grad(spec, k, array):
+    return spec.has_grad and array.dtype.kind == "f" and k not in spec.no_grad_args
+
+
+def make_inputs(spec, case, library="ours", dtype=np.float32, device=None):
+    """Tensors of ``library`` ("ours" or "torch"): float arrays cast to ``dtype`` (requiring grad
+    unless the spec says otherwise), integer/bool arrays as they are, numbers as numbers.
+    ``device`` places our tensors ("cpu", "cuda"; None: the default device); torch stays on the CPU."""
+    out = []
+    for k, a in enumerate(case.arrays):
+        if isinstance(a, np.generic):
+            a = np.asarray(a)
+        if not isinstance(a, np.ndarray):
+            out.append(a)
+            continue
+        grad = wants_grad(spec, k, a)
+        a = a.astype(dtype) if a.dtype.kind == "f" else a.copy()
+        if library == "ours":
+            out.append(tg.tensor(a, requires_grad=grad, device=device))
+        else:
+            import torch   # only the torch parity suites need it (not the device suites)
+            t = torch.from_numpy(a)
+            out.append(t.requires_grad_(grad) if grad else t)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
