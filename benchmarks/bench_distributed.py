@@ -96,7 +96,10 @@ def launch(lib, model, batch, ranks, variants, rounds, steps_per_round, warmup, 
                 raise RuntimeError("mpiexec not found (pip install -e '.[mpi]' installs MPICH)")
             env["MPIEXEC_TIMEOUT"] = str(int(timeout))
             if lib == "torch":      # torch.distributed's env init, on the loopback interface only
+                # GLOO_SOCKET_IFNAME: gloo's pairs use lo too (left alone, gloo takes the address the
+                # host name resolves to, which need not be reachable, and the ranks wait forever)
                 env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()))
+                env.setdefault("GLOO_SOCKET_IFNAME", "lo")
                 command = [mpiexec, "-n", str(ranks), sys.executable] + args
             else:
                 command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "mpi4py"] + args + \
@@ -264,7 +267,7 @@ SHORT_NAMES = {"cnn": "vgg_mini (CIFAR-10 size)", "gpt": "GPT (nanoGPT CPU confi
 
 
 def markdown(results, header, target=0.85):
-    lines = [f"# Data-parallel benchmark: 1 rank vs 2 ranks, tinygrad_edu (MPI) vs torch DDP (gloo)",
+    lines = ["# Data-parallel benchmark: 1 rank vs 2 ranks, tinygrad_edu (MPI) vs torch DDP (gloo)",
              "", "```", *header, "```", "", COLUMNS, ""]
     for model, res in results.items():
         b = res["batch"]

@@ -29,6 +29,7 @@ benchmarks.distributed_rows ...`` for tinygrad_edu, ``mpiexec -n 2 python -m ben
 Every rank uses one BLAS/OpenMP thread (the launcher sets the variables before NumPy loads).
 """
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -198,7 +199,9 @@ class TorchWorld:
         self.size = int(os.environ.get("PMI_SIZE", os.environ.get("WORLD_SIZE", "1")))
         self.rank = int(os.environ.get("PMI_RANK", os.environ.get("RANK", "0")))
         if self.size > 1:
-            tdist.init_process_group("gloo", init_method="env://", rank=self.rank, world_size=self.size)
+            # a rank that cannot reach the other says so within a minute instead of gloo's 30 minutes
+            tdist.init_process_group("gloo", init_method="env://", rank=self.rank, world_size=self.size,
+                                     timeout=datetime.timedelta(seconds=60))
 
     def barrier(self):
         if self.size > 1:
