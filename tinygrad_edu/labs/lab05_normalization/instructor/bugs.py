@@ -1,0 +1,73 @@
+"""Lab 5's planted bugs (the grader is tested against each) and the mutants of the reference that no
+test can kill, with the reason."""
+from ...lab import PlantedBug
+
+BUGS = [
+    PlantedBug("bn_forward_unbiased_variance", "batchnorm_forward",
+               "the forward normalises with the unbiased variance (divide by n - 1)",
+               "var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)\n    sigma = np.sqrt(var + eps)\n"
+               "    xhat = (x - mean) / sigma\n    out = gamma",
+               "var = x.var(axis=axes, ddof=1, keepdims=True)\n    sigma = np.sqrt(var + eps)\n"
+               "    xhat = (x - mean) / sigma\n    out = gamma",
+               "the BIASED batch variance"),
+    PlantedBug("bn_forward_eps_outside_sqrt", "batchnorm_forward",
+               "eps added after the square root: sqrt(var) + eps",
+               "np.sqrt(var + eps)", "(np.sqrt(var) + eps)",
+               "eps goes INSIDE the square root"),
+    PlantedBug("bn_forward_images_reduced_over_batch_only", "batchnorm_forward",
+               "for images the statistics are taken over N only (one mean per pixel and channel)",
+               "axes = (0,) + tuple(range(2, x.ndim))\n    mean = x.mean",
+               "axes = (0,)\n    mean = x.mean",
+               "over the axes N, H and W together"),
+    PlantedBug("running_var_biased", "running_stats",
+               "the running variance updated with the biased batch variance",
+               "batch_var = x.var(axis=axes, ddof=1)", "batch_var = x.var(axis=axes)",
+               "the UNBIASED batch variance"),
+    PlantedBug("running_stats_momentum_backwards", "running_stats",
+               "momentum applied the wrong way round: m * r + (1 - m) * stat",
+               "new_mean = (1 - momentum) * running_mean + momentum * batch_mean",
+               "new_mean = momentum * running_mean + (1 - momentum) * batch_mean",
+               "momentum weighs the NEW batch statistic"),
+    PlantedBug("eval_uses_batch_statistics", "running_stats",
+               "evaluation mode normalises with the batch's statistics instead of the running ones",
+               "xhat = (x - running_mean.reshape(shape)) / sigma",
+               "xhat = (x - x.mean(axis=0, keepdims=True)) / sigma",
+               "the RUNNING mean and variance"),
+    PlantedBug("bn_backward_dgamma_without_xhat", "batchnorm_backward",
+               "batch norm's dgamma summed from grad_out alone (the factor xhat forgotten)",
+               "dgamma = (grad_out * xhat).sum(axis=axes)\n    g = gamma.reshape",
+               "dgamma = grad_out.sum(axis=axes)\n    g = gamma.reshape",
+               "dgamma (the sum of grad_out * xhat"),
+    PlantedBug("bn_backward_missing_variance_term", "batchnorm_backward",
+               "dx without the term through the variance (- xhat * sum(g * xhat))",
+               "dx = (n * g - total - xhat * projection) / (n * sigma)\n    return dx, dgamma, dbeta\n"
+               "    # END SOLUTION\n\n\ndef layernorm_forward",
+               "dx = (n * g - total) / (n * sigma)\n    return dx, dgamma, dbeta\n"
+               "    # END SOLUTION\n\n\ndef layernorm_forward",
+               ": dx (n g - sum g - xhat sum(g xhat)"),
+    PlantedBug("bn_backward_images_reduced_over_batch_only", "batchnorm_backward",
+               "for images the backward sums over N only, not over N, H and W",
+               "axes = (0,) + tuple(range(2, xhat.ndim))\n    n = xhat.size / xhat.shape[1]",
+               "axes = (0,)\n    n = xhat.shape[0]",
+               "every sum runs over all the axes but the channel axis 1"),
+    PlantedBug("ln_forward_over_the_batch_axis", "layernorm_forward",
+               "layer norm's statistics taken over the first axes (the batch) instead of the last",
+               "axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))",
+               "axes = tuple(range(len(normalized_shape)))",
+               "statistics per sample, over the last len(normalized_shape) axes"),
+    PlantedBug("ln_forward_last_axis_only", "layernorm_forward",
+               "layer norm always over the last axis, whatever normalized_shape",
+               "axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))", "axes = (x.ndim - 1,)",
+               "over the last len(normalized_shape) axes together"),
+    PlantedBug("ln_backward_count_last_axis_only", "layernorm_backward",
+               "M taken as the size of the last axis instead of the product of normalized_shape",
+               "m = gamma.size", "m = gamma.shape[-1]",
+               "the sums and M over the normalised axes"),
+    PlantedBug("ln_backward_dgamma_without_xhat", "layernorm_backward",
+               "layer norm's dgamma summed from grad_out alone (the factor xhat forgotten)",
+               "dgamma = (grad_out * xhat).sum(axis=lead)", "dgamma = grad_out.sum(axis=lead)",
+               "dgamma (the sum of grad_out * xhat over the leading axes)"),
+]
+
+#: mutant (as mutation.py names it) -> why no test can tell it from the reference
+EQUIVALENT_MUTANTS = {}
