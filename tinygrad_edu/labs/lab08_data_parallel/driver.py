@@ -18,6 +18,7 @@ The input-making functions below have no MPI in them: the grader's tests import 
 expected values with NumPy and with single-process SGD."""
 import importlib.util
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -197,7 +198,11 @@ def main(argv):
     except BaseException as exc:           # the student's code raised (or exited): report it, end the job
         kind = "not_implemented" if isinstance(exc, NotImplementedError) else "error"
         report = {"kind": kind, "text": describe(exc, path), "message": message(exc)}
-        Path(f"{outfile}.error{rank}").write_text(json.dumps(report))
+        # written under another name, then renamed: the Abort below kills the other ranks, maybe in the
+        # middle of writing their own report, and the grader must never read half a file
+        partial = Path(f"{outfile}.partial{rank}")
+        partial.write_text(json.dumps(report))
+        os.replace(partial, f"{outfile}.error{rank}")
         sys.stdout.flush()
         comm.Abort(1)
         return 1
