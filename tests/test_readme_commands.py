@@ -41,6 +41,10 @@ SMOKE = {
     "evaluate": ["--limit", "64"],
     "generate": ["--max-new-tokens", "10"],
 }
+#: lab check / grade exit 1 when a test of the student's code fails (as pytest does): the README shows them
+#: on a freshly started lab, whose tasks are not written yet, so there exit 1 with a report is right
+REPORTS_FAILED_TESTS = (["lab", "check"], ["lab", "grade"])
+
 #: how a README command under an MPI launcher starts, once parsed (the launcher is run only if installed)
 UNDER_LAUNCHER = ["mpiexec"]
 
@@ -118,7 +122,7 @@ def test_the_readme_has_commands_for_every_subcommand_it_documents():
             if argv[:1] not in (UNDER_LAUNCHER, ["-m"])}
     assert any(argv[:1] == UNDER_LAUNCHER and "--distributed" in argv for argv in readme_commands()), \
         "the README shows no distributed training command"
-    for name in ("train", "evaluate", "gpt", "generate", "predict", "export", "pretrain", "finetune"):
+    for name in ("train", "evaluate", "gpt", "generate", "predict", "export", "pretrain", "finetune", "lab"):
         assert name in used, f"the README shows no `{name}` command"
     assert None in used, "the README shows no main-job command"
 
@@ -144,6 +148,8 @@ def test_every_readme_command_runs_in_smoke_form(tmp_path):
         if full is None:
             continue
         done = subprocess.run(full, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        if argv[:2] in REPORTS_FAILED_TESTS and done.returncode == 1 and "total " in done.stdout:
+            continue
         assert done.returncode == 0, (f"README command failed: {shlex.join(argv)}\n(smoke form: "
                                       f"{shlex.join(full[1:])})\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         assert "Traceback" not in done.stderr

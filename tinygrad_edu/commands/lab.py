@@ -53,7 +53,7 @@ def add_arguments(parser):
         action.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
 
     grade_all = sub.add_parser("grade-all", help="grade every submission in a folder into one CSV")
-    grade_all.add_argument("lab", type=positive_int, metavar="N")
+    grade_all.add_argument("lab", type=positive_int, metavar="N", help="the lab's number (see `lab list`)")
     grade_all.add_argument("folder", metavar="FOLDER",
                            help="sub-folders holding the lab's file (alice/scalar_autograd.py), "
                                 "or files named after their student (alice.py)")
@@ -61,7 +61,7 @@ def add_arguments(parser):
     grade_all.add_argument("--seed", type=nonnegative_int, default=0, help="base seed of the tests")
 
     release = sub.add_parser("release", help="write every lab's student version into DIR/labNN_name/")
-    release.add_argument("dir", metavar="DIR")
+    release.add_argument("dir", metavar="DIR", help="the course folder: one student folder per lab inside")
     release.add_argument("--force", action="store_true", help="overwrite student files already there")
 
     bugs = sub.add_parser("bugs", help="plant each catalogued bug and show which test catches it")
@@ -69,7 +69,7 @@ def add_arguments(parser):
 
     mutate = sub.add_parser("mutate", help="mutate the reference solution and report how many "
                                            "mutants the tests kill")
-    mutate.add_argument("lab", type=positive_int, metavar="N")
+    mutate.add_argument("lab", type=positive_int, metavar="N", help="the lab's number (see `lab list`)")
     mutate.add_argument("--limit", type=positive_int, metavar="K", help="only the first K mutants")
     mutate.add_argument("--show-survivors", action="store_true", help="list every mutant that survived")
 

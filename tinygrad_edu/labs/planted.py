@@ -69,10 +69,10 @@ def graded_file(lab, source):
         yield path
 
 
-def grade_source(lab, source, seed=0):
-    """Grade ``source`` in this process (see ``graded_file``)."""
+def grade_source(lab, source, seed=0, tasks=None):
+    """Grade ``source`` in this process (see ``graded_file``); ``tasks``: only these tasks' tests."""
     with graded_file(lab, source) as path:
-        return grade(lab, path, seed=seed, isolate=False)
+        return grade(lab, path, seed=seed, isolate=False, tasks=tasks)
 
 
 def plant_and_grade(lab, bug, seed=0):
@@ -92,16 +92,21 @@ def plant_and_grade(lab, bug, seed=0):
     return BugOutcome(bug, result, not problems, "; ".join(problems), shown)
 
 
+def caught_by(outcome):
+    """The test the docs name for a bug, with its feedback: the first failed test of the bug's task whose
+    feedback holds the bug's message (the first failed one when none does; "(none)" when none failed)."""
+    for name, feedback in outcome.shown:
+        if outcome.bug.message in feedback:
+            return name, feedback
+    return outcome.shown[0] if outcome.shown else ("(none)", outcome.problem)
+
+
 def bug_table(lab, outcomes):
     """A Markdown table of the outcomes (the docs' bug → test → message table)."""
     lines = [f"Lab {lab.number} ({lab.title}): planted bugs", "",
              "| bug | task | caught by | message shown |", "| --- | --- | --- | --- |"]
     for outcome in outcomes:
-        test, message = outcome.shown[0] if outcome.shown else ("(none)", outcome.problem)
-        for name, feedback in outcome.shown:
-            if outcome.bug.message in feedback:
-                test, message = name, feedback
-                break
+        test, message = caught_by(outcome)
         caught = "" if outcome.caught else " **(not caught)**"
         lines.append(f"| {outcome.bug.description}{caught} | {outcome.bug.task} | `{test}` | "
                      f"{_cell(message)} |")
