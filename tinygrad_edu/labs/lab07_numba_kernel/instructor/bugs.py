@@ -1,0 +1,78 @@
+"""Lab 7's planted bugs (the grader is tested against each) and the mutants of the reference that no
+test can kill, with the reason."""
+from ...lab import PlantedBug
+
+BUGS = [
+    PlantedBug("forward_last_maximum", "max_pool_forward",
+               "ties go to the last maximum (>= instead of >)",
+               "if value > best:", "if value >= best:",
+               "the FIRST maximum"),
+    PlantedBug("forward_taps_transposed", "max_pool_forward",
+               "tap k read as row k % 2, column k // 2 (the window transposed)",
+               "x[b, ch, 2 * p + k // 2, 2 * q + k % 2]", "x[b, ch, 2 * p + k % 2, 2 * q + k // 2]",
+               "argmax (the tap k = 2 * i + j"),
+    PlantedBug("forward_ceil_size", "max_pool_forward",
+               "the pooled size rounded up, (H + 1) // 2, for odd sizes",
+               "oh, ow = h // 2, w // 2", "oh, ow = (h + 1) // 2, (w + 1) // 2",
+               "IndexError"),
+    PlantedBug("forward_stride_one", "max_pool_forward",
+               "window (p, q) read at (p, q) instead of (2p, 2q)",
+               "value = x[b, ch, 2 * p + k // 2, 2 * q + k % 2]", "value = x[b, ch, p + k // 2, q + k % 2]",
+               "out (N, C, H // 2, W // 2)"),
+    PlantedBug("backward_taps_transposed", "max_pool_backward",
+               "the gradient sent to row k % 2, column k // 2 of the window",
+               "dx[b, ch, 2 * p + k // 2, 2 * q + k % 2]", "dx[b, ch, 2 * p + k % 2, 2 * q + k // 2]",
+               "here tap 1 = (row 0, column 1)"),
+    PlantedBug("backward_to_the_window_corner", "max_pool_backward",
+               "every window's gradient sent to its top-left element, whatever the argmax",
+               "dx[b, ch, 2 * p + k // 2, 2 * q + k % 2] = grad_out", "dx[b, ch, 2 * p, 2 * q] = grad_out",
+               "goes to its argmax element only"),
+    PlantedBug("backward_float64", "max_pool_backward",
+               "dx allocated as float64 (np.zeros' default dtype)",
+               "dx = np.zeros(x_shape, dtype=grad_out.dtype)", "dx = np.zeros(x_shape)",
+               "the dtype of dx"),
+    PlantedBug("layer_norm_unbiased_variance", "layer_norm_rows",
+               "the variance divided by n - 1 (np.var's ddof=1, torch.var's default)",
+               "np.sqrt(squares / n + eps)", "np.sqrt(squares / (n - 1) + eps)",
+               "divide by n"),
+    PlantedBug("layer_norm_eps_outside_root", "layer_norm_rows",
+               "eps added after the square root: 1 / (sqrt(var) + eps)",
+               "1.0 / np.sqrt(squares / n + eps)", "1.0 / (np.sqrt(squares / n) + eps)",
+               "inside the square root"),
+    PlantedBug("layer_norm_float32_sum", "layer_norm_rows",
+               "the row sum accumulated in float32",
+               "        total = 0.0\n", "        total = np.float32(0.0)\n",
+               "accumulate the sums in float64"),
+    PlantedBug("layer_norm_one_pass", "layer_norm_rows",
+               "the one-pass variance E[x^2] - mu^2",
+               "            deviation = x[r, j] - mu\n            squares += deviation * deviation\n"
+               "        inv_std = 1.0 / np.sqrt(squares / n + eps)",
+               "            squares += x[r, j] * x[r, j]\n"
+               "        inv_std = 1.0 / np.sqrt(squares / n - mu * mu + eps)",
+               "use two passes"),
+    PlantedBug("layer_norm_bias_scaled", "layer_norm_rows",
+               "the bias added before the scale: ((x - mu) r + b) w",
+               "(x[r, j] - mu) * inv_std * weight[j] + bias[j]",
+               "((x[r, j] - mu) * inv_std + bias[j]) * weight[j]",
+               "* w + b"),
+    PlantedBug("speed_not_compiled", "speed",
+               "max_pool_values left as plain Python (the @numba.njit decorator removed)",
+               "@numba.njit(cache=False, boundscheck=True)\ndef max_pool_values(", "def max_pool_values(",
+               "compile it with @numba.njit"),
+    PlantedBug("speed_object_mode", "speed",
+               "max_pool_values compiled in object mode (numba.jit(forceobj=True, looplift=False))",
+               "@numba.njit(cache=False, boundscheck=True)\ndef max_pool_values(",
+               "@numba.jit(forceobj=True, looplift=False)\ndef max_pool_values(",
+               "object mode"),
+    PlantedBug("speed_numpy_call_per_window", "speed",
+               "np.max of a 2x2 slice per window, inside the compiled loop",
+               "                    top = max(x[b, ch, 2 * p, 2 * q], x[b, ch, 2 * p, 2 * q + 1])\n"
+               "                    bottom = max(x[b, ch, 2 * p + 1, 2 * q], "
+               "x[b, ch, 2 * p + 1, 2 * q + 1])\n"
+               "                    out[b, ch, p, q] = max(top, bottom)",
+               "                    out[b, ch, p, q] = np.max(x[b, ch, 2 * p:2 * p + 2, 2 * q:2 * q + 2])",
+               "a NumPy call per window"),
+]
+
+#: mutant (as mutation.py names it) -> why no test can tell it from the reference
+EQUIVALENT_MUTANTS = {}
