@@ -341,6 +341,7 @@ def test_embedding_gradcheck_and_double_backward(kernels):
 
 
 # ============================================================================ CuPy tiers (GPU only)
+@pytest.mark.gpu
 @cupy_tiers_test
 def test_cupy_tiers_match_the_references(dtype):
     import cupy

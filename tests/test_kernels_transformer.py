@@ -334,6 +334,7 @@ def test_seeded_dropout_is_the_same_with_kernels_on_and_off():
 
 
 # ----------------------------------------------------------------------------- CuPy tiers (GPU only)
+@pytest.mark.gpu
 @cupy_tiers_test
 def test_cupy_tiers_match_the_numpy_references(dtype):
     import cupy
