@@ -1,10 +1,11 @@
-"""Lab 6: attention from scratch — softmax, masks, multi-head attention, a KV cache (NumPy only)."""
+"""Lab 6: attention from scratch — softmax, masks, multi-head attention, a KV cache, a GPT block
+and generation (NumPy only)."""
 from ..lab import Lab, Task
 
 LAB = Lab(
     number=6,
     name="attention",
-    title="attention from scratch: softmax, masks, multi-head, KV cache",
+    title="attention from scratch: softmax, masks, multi-head, KV cache, a GPT block and generation",
     student_file="attention.py",
     tutorial="tutorials/05_attention_from_scratch.py",
     tasks=(
@@ -22,5 +23,12 @@ LAB = Lab(
         Task("kv_cache", "incremental decoding: a cache of keys and values, attention over it",
              "append along the time axis (-2); the t new queries are the LAST t positions: query i "
              "sees key j when j <= i + (T_cached - t)"),
+        Task("gpt_block", "a pre-LayerNorm GPT block: causal multi-head attention and a GELU MLP",
+             "h = x + MHA(LN1(x)) with is_causal=True; out = h + gelu(LN2(h) @ fc.weight.T + fc.bias) "
+             "@ proj.weight.T + proj.bias"),
+        Task("generate", "greedy generation with a per-layer KV cache",
+             "the prompt in one call (positions 0..T0-1), then one token a step at position len(cache); "
+             "each block appends to its own cache, new query i sees key j when j <= i + (T - t); "
+             "next = argmax(LN_f(last) @ lm_head.weight.T)"),
     ),
 )

@@ -299,3 +299,153 @@ def test_a_prompt_then_single_tokens(student, ctx):
     check_decoding(student, ctx.rng, (2, 2), [3, 1, 1],
                    note=": a chunk of t new positions is the LAST t of the cache: new query i sees key j "
                         "when j <= i + (T - t)")
+
+
+# ----------------------------------------------------------------------------- GPT block
+def torch_layer_norm(x, weight, bias, eps=1e-5):
+    return TF.layer_norm(t64(x), (np.shape(x)[-1],), t64(weight), t64(bias), eps).numpy()
+
+
+def torch_gelu(x):
+    return TF.gelu(t64(x), approximate="tanh").numpy()
+
+
+def torch_mha(query, key, value, num_heads, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias,
+              mask=None, is_causal=False):
+    """multi_head_attention with torch's F.multi_head_attention_forward (True = keep, as ours)."""
+    keep = np.ones((query.shape[1], key.shape[1]), dtype=bool)
+    if is_causal:
+        keep = np.tril(keep)
+    if mask is not None:
+        keep = keep & mask
+    b, t_q, e = query.shape
+    keep = np.broadcast_to(keep, (b, num_heads, t_q, key.shape[1])).reshape(b * num_heads, t_q, -1)
+    out, _ = TF.multi_head_attention_forward(
+        t64(query).transpose(0, 1), t64(key).transpose(0, 1), t64(value).transpose(0, 1), e, num_heads,
+        t64(in_proj_weight), t64(in_proj_bias), None, None, False, 0.0, t64(out_proj_weight),
+        t64(out_proj_bias), need_weights=False, attn_mask=torch.from_numpy(~keep))
+    return out.transpose(0, 1).numpy()
+
+
+def torch_gpt_block(x, params, num_heads):
+    """The pre-LN GPT block in torch float64: F.layer_norm, F.multi_head_attention_forward with a causal
+    mask, F.gelu(approximate="tanh")."""
+    p = {name: t64(value) for name, value in params.items()}
+    e = x.shape[-1]
+    a = TF.layer_norm(t64(x), (e,), p["ln1.weight"], p["ln1.bias"])
+    h = t64(x) + t64(torch_mha(a.numpy(), a.numpy(), a.numpy(), num_heads, params["attn.in_proj_weight"],
+                               params["attn.in_proj_bias"], params["attn.out_proj.weight"],
+                               params["attn.out_proj.bias"], is_causal=True))
+    m = TF.layer_norm(h, (e,), p["ln2.weight"], p["ln2.bias"])
+    m = TF.gelu(TF.linear(m, p["fc.weight"], p["fc.bias"]), approximate="tanh")
+    return (h + TF.linear(m, p["proj.weight"], p["proj.bias"])).numpy()
+
+
+def draw_block(rng, e):
+    """A block's parameters (PyTorch's names and layouts), every one random (layer norms too)."""
+    shapes = {"ln1.weight": (e,), "ln1.bias": (e,), "attn.in_proj_weight": (3 * e, e),
+              "attn.in_proj_bias": (3 * e,), "attn.out_proj.weight": (e, e), "attn.out_proj.bias": (e,),
+              "ln2.weight": (e,), "ln2.bias": (e,), "fc.weight": (4 * e, e), "fc.bias": (4 * e,),
+              "proj.weight": (e, 4 * e), "proj.bias": (e,)}
+    params = {name: rng.standard_normal(shape) * (0.5 if name.endswith("weight") else 0.3)
+              for name, shape in shapes.items()}
+    for ln in ("ln1", "ln2"):
+        params[f"{ln}.weight"] = params[f"{ln}.weight"] + 1.0
+    return params
+
+
+#: correct stand-ins for every other task's functions (and the given helpers)
+LENT = dict(softmax=torch_softmax, scaled_dot_product_attention=torch_attention,
+            split_heads=torch_split_heads, merge_heads=torch_merge_heads, multi_head_attention=torch_mha,
+            layer_norm=torch_layer_norm, gelu=torch_gelu)
+
+BLOCK_NOTE = (": h = x + MHA(LN1(x)) with a causal mask, out = h + proj(gelu(fc(LN2(h)))) (pre-LN: each "
+              "layer norm is applied to the input of its sub-layer, the residual adds the un-normalised one)")
+
+
+def check_gpt_block(student, rng, b, t, e, h, note=BLOCK_NOTE):
+    x = rng.standard_normal((b, t, e))
+    params = draw_block(rng, e)
+    with lent(student, **LENT):
+        got = student.gpt_block(x, params, h)
+    expect_close(f"gpt_block(x of shape {x.shape}, num_heads={h}){note}", got, torch_gpt_block(x, params, h),
+                 rtol=1e-9, atol=1e-10)
+    return x, params, got
+
+
+@lab_test("gpt_block", points=3)
+def test_gpt_block_matches_torch(student, ctx):
+    for b, t, e, h in ((2, 5, 8, 2), (3, 4, 12, 2)):
+        check_gpt_block(student, ctx.rng, b, t, e, h)
+
+
+@lab_test("gpt_block", points=1)
+def test_gpt_block_is_causal(student, ctx):
+    x = ctx.rng.standard_normal((2, 6, 8))
+    params = draw_block(ctx.rng, 8)
+    later = x.copy()
+    later[:, 3:] = ctx.rng.standard_normal(later[:, 3:].shape)
+    with lent(student, **LENT):
+        first, second = student.gpt_block(x, params, 2), student.gpt_block(later, params, 2)
+    expect_close("gpt_block: positions 0..2 when positions 3..5 change (the attention is causal: no "
+                 "position may read a later one)", second[:, :3], first[:, :3], rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- generation with a KV cache
+def draw_gpt(rng, vocab=11, e=8, heads=2, layers=2, t_max=12):
+    params = {"wte": rng.standard_normal((vocab, e)), "wpe": rng.standard_normal((t_max, e)),
+              "blocks": [draw_block(rng, e) for _ in range(layers)],
+              "ln_f.weight": 1.0 + 0.3 * rng.standard_normal(e), "ln_f.bias": 0.3 * rng.standard_normal(e),
+              "lm_head.weight": rng.standard_normal((vocab, e)), "num_heads": heads}
+    return params
+
+
+def full_recompute_logits(ids, params):
+    """The logits at the last position after running the WHOLE sequence ``ids`` (B, T) through the model
+    again (torch float64, no cache)."""
+    x = params["wte"][ids] + params["wpe"][:ids.shape[1]]
+    for block in params["blocks"]:
+        x = torch_gpt_block(x, block, params["num_heads"])
+    last = torch_layer_norm(x[:, -1], params["ln_f.weight"], params["ln_f.bias"])
+    return last @ params["lm_head.weight"].T
+
+
+def check_generate(student, rng, b, t0, n, note=""):
+    params = draw_gpt(rng)
+    prompt = rng.integers(0, params["wte"].shape[0], size=(b, t0))
+    with lent(student, **LENT):
+        got = student.generate(prompt.copy(), params, n)
+    expect_true(f"generate(prompt of shape {prompt.shape}, params, {n})",
+                isinstance(got, tuple) and len(got) == 2, "should return a pair (ids, logits)")
+    ids, logits = np.asarray(got[0]), np.asarray(got[1])
+    expect_equal(f"generate(prompt of shape {prompt.shape}, params, {n}): the shape of ids (the prompt, then "
+                 f"the new tokens)", ids.shape, (b, t0 + n))
+    expect_equal(f"generate(prompt of shape {prompt.shape}, params, {n}): the shape of logits (B, n, V)",
+                 logits.shape, (b, n, params["wte"].shape[0]))
+    expect_equal("generate: ids[:, :T0] (the prompt comes first, unchanged)", ids[:, :t0].tolist(),
+                 prompt.tolist())
+    want = prompt
+    for step in range(n):
+        expected = full_recompute_logits(want, params)
+        expect_close(f"generate with a prompt of {t0} tokens, step {step} (the logits read at position "
+                     f"{t0 + step - 1}), compared with recomputing the whole sequence{note}", logits[:, step],
+                     expected, rtol=1e-8, atol=1e-9)
+        choice = expected.argmax(axis=-1)
+        expect_equal(f"generate, step {step}: the token chosen (greedy: the argmax of the logits)",
+                     ids[:, t0 + step].tolist(), choice.tolist())
+        want = np.concatenate([want, choice[:, None]], axis=1)
+
+
+GENERATE_NOTE = (" (the prompt in one call with a causal mask, then one token a step at position len(cache); "
+                 "each block keeps its own cache of every position so far)")
+
+
+@lab_test("generate", points=3)
+def test_generate_matches_full_recompute(student, ctx):
+    check_generate(student, ctx.rng, 2, 4, 4, note=GENERATE_NOTE)
+
+
+@lab_test("generate", points=1)
+def test_generate_a_one_token_prompt(student, ctx):
+    check_generate(student, ctx.rng, 3, 1, 3, note=": the positions of the new tokens are 1, 2, ... (the "
+                                                   "position embedding of len(cache), not 0)")

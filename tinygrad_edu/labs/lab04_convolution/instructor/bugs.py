@@ -79,6 +79,6 @@ EQUIVALENT_MUTANTS = {
     "L61 1 -> 2": "reshape(c_out, -1) -> reshape(c_out, -2): NumPy 2 reads any negative size as 'infer it'",
     "L91 1 -> 2": "reshape(-1, c_out) -> reshape(-2, c_out): NumPy 2 reads any negative size as 'infer it'",
     "L95 1 -> 2": "reshape(c_out, -1) -> reshape(c_out, -2): NumPy 2 reads any negative size as 'infer it'",
-    "L78 2 -> 3": "a zero buffer padded by 3p instead of 2p: the extra rows and columns stay zero and the crop "
-                  "[padding:padding + h] still takes the image",
+    "L78 2 -> 3": "a zero buffer padded by 3p instead of 2p: the extra rows and columns stay zero, "
+                  "and the crop [padding:padding + h] still takes the image",
 }

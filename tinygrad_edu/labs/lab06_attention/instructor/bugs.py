@@ -87,10 +87,53 @@ BUGS = [
                "return scaled_dot_product_attention(q, keys, values, mask=keep)",
                "return scaled_dot_product_attention(q, keys, values)",
                "is the LAST t of the cache"),
+    PlantedBug("gpt_block_not_causal", "gpt_block",
+               "the block's attention without the causal mask (every position reads the future too)",
+               'params["attn.out_proj.bias"], is_causal=True)', 'params["attn.out_proj.bias"])',
+               "the attention is causal"),
+    PlantedBug("gpt_block_post_ln_residual", "gpt_block",
+               "the attention's residual adds the normalised input LN1(x) instead of x",
+               "h = x + multi_head_attention(a, a, a,", "h = a + multi_head_attention(a, a, a,",
+               "the residual adds the un-normalised one"),
+    PlantedBug("gpt_block_ln2_of_x", "gpt_block",
+               "the MLP's layer norm applied to x instead of h (the MLP never sees the attention)",
+               'm = layer_norm(h, params["ln2.weight"], params["ln2.bias"])',
+               'm = layer_norm(x, params["ln2.weight"], params["ln2.bias"])',
+               "out = h + proj(gelu(fc(LN2(h))))"),
+    PlantedBug("generate_cache_drops_first_token", "generate",
+               "the KV cache drops its first (oldest) position at every step, like a window one too short",
+               'k = np.concatenate([cache["k"], k], axis=-2)\n'
+               '        v = np.concatenate([cache["v"], v], axis=-2)',
+               'k = np.concatenate([cache["k"][..., 1:, :], k], axis=-2)\n'
+               '        v = np.concatenate([cache["v"][..., 1:, :], v], axis=-2)',
+               "each block keeps its own cache of every position so far"),
+    PlantedBug("generate_prompt_mask_off_by_one", "generate",
+               "the causal mask off by one for a prompt processed in one call (position i also sees i + 1)",
+               "np.arange(t)[:, None] + past", "np.arange(t)[:, None] + past + 1",
+               "the prompt in one call with a causal mask"),
+    PlantedBug("generate_positions_restart", "generate",
+               "the position ids restart at 0 for each new token (wpe[0] added to every generated token)",
+               'params["wpe"][start:ids.shape[1]]', 'params["wpe"][:new.shape[1]]',
+               "at position len(cache)"),
+    PlantedBug("generate_one_cache_for_all_layers", "generate",
+               "one cache shared by all the blocks ([{}] * L makes L names for the same dict)",
+               'caches = [{} for _ in params["blocks"]]', 'caches = [{}] * len(params["blocks"])',
+               "each block keeps its own cache"),
+    PlantedBug("generate_logits_of_first_position", "generate",
+               "the logits read at the first position of the call, not the last (right for single tokens)",
+               "x[:, -1]", "x[:, 0]",
+               "the logits read at position"),
 ]
 
 #: mutant (as mutation.py names it) -> why no test can tell it from the reference
 EQUIVALENT_MUTANTS = {
     "L110 k + b_k -> (k - b_k)": "the key bias adds q . b_k to every score of a query's row, a constant the "
                                  "softmax cancels: any b_k gives the same output",
+    "L208 a @ w_k.T + b_k -> (a @ w_k.T - b_k)": "gpt_block_step's key bias: a constant per score row, "
+                                                 "cancelled by the softmax (as L110)",
+    "L211 -2 -> (2)": "the cache arrays are always 4-D (B, H, T, D): axis 2 is axis -2",
+    "L212 -2 -> (2)": "the cache arrays are always 4-D (B, H, T, D): axis 2 is axis -2",
+    "L214 -2 -> (2)": "q and k are always 4-D (B, H, T, D): shape[2] is shape[-2]",
+    "L215 -2 -> (2)": "k is always 4-D (B, H, T, D): shape[2] is shape[-2]",
+    "L245 -1 -> (1)": "the logits are 2-D (B, V): argmax along axis 1 is along axis -1",
 }

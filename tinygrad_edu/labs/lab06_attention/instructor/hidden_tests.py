@@ -7,9 +7,10 @@ import numpy as np
 from tinygrad_edu.labs.checks import expect_close, expect_equal, expect_true
 from tinygrad_edu.labs.testing import lab_test
 
-from ..public_tests import (check_attention, check_cache_contents, check_decoding, check_mha, check_softmax,
-                            check_softmax_backward, draw_heads, draw_qkv, random_keep, torch_merge_heads,
-                            torch_softmax, torch_split_heads)
+from ..public_tests import (GENERATE_NOTE, LENT, check_attention, check_cache_contents, check_decoding,
+                            check_generate, check_gpt_block, check_mha, check_softmax, check_softmax_backward,
+                            draw_block, draw_heads, draw_qkv, lent, random_keep, torch_gpt_block,
+                            torch_merge_heads, torch_softmax, torch_split_heads)
 
 
 # ----------------------------------------------------------------------------- softmax
@@ -132,3 +133,43 @@ def test_chunks_of_several_positions(student, ctx):
                         "when j <= i + (T - t)")
     check_decoding(student, ctx.rng, (1, 3), [1, 3, 1],
                    note=": a chunk of 3 after one cached position (j <= i + (T - t))")
+
+
+# ----------------------------------------------------------------------------- GPT block
+@lab_test("gpt_block", points=1)
+def test_gpt_block_more_shapes(student, ctx):
+    check_gpt_block(student, ctx.rng, 1, 7, 16, 2)
+    check_gpt_block(student, ctx.rng, 3, 1, 8, 2, note=": one position (it attends only to itself)")
+
+
+@lab_test("gpt_block", points=1)
+def test_gpt_block_uses_every_parameter(student, ctx):
+    x, params, got = check_gpt_block(student, ctx.rng, 2, 3, 8, 2)
+    for name in ("ln1.bias", "attn.in_proj_bias", "ln2.weight", "fc.bias", "proj.bias"):
+        changed = dict(params, **{name: params[name] + 0.5})
+        with lent(student, **LENT):
+            again = student.gpt_block(x, changed, 2)
+        expect_close(f"gpt_block after adding 0.5 to {name}", again, torch_gpt_block(x, changed, 2),
+                     rtol=1e-9, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------- generate
+@lab_test("generate", points=1)
+def test_generate_longer_and_a_single_step(student, ctx):
+    check_generate(student, ctx.rng, 2, 3, 6, note=GENERATE_NOTE)
+    check_generate(student, ctx.rng, 1, 5, 1, note=": one step reads the prompt only")
+
+
+@lab_test("generate", points=1)
+def test_generate_step_by_step_block(student, ctx):
+    params = draw_block(ctx.rng, 8)
+    x = ctx.rng.standard_normal((2, 6, 8))
+    want = torch_gpt_block(x, params, 2)
+    cache, start = {}, 0
+    with lent(student, **LENT):
+        for t in (3, 1, 2):
+            got = student.gpt_block_step(x[:, start:start + t], params, 2, cache)
+            expect_close(f"gpt_block_step for positions {start}..{start + t - 1} (cached before: {start}): "
+                         f"the last t positions of gpt_block over all of them", got, want[:, start:start + t],
+                         rtol=1e-9, atol=1e-10)
+            start += t

@@ -156,3 +156,93 @@ def cached_attention(cache, q, k, v):
     keep = np.arange(t_all)[None, :] <= np.arange(t_new)[:, None] + (t_all - t_new)
     return scaled_dot_product_attention(q, keys, values, mask=keep)
     # END SOLUTION
+
+
+# ----------------------------------------------------------------------------- a GPT block, generation
+def layer_norm(x, weight, bias, eps=1e-5):
+    """Given (not a task): ``F.layer_norm`` over the last axis, ``(x - mean) / sqrt(var + eps) * weight +
+    bias`` with the biased variance."""
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+def gelu(x):
+    """Given (not a task): GELU, tanh approximation (GPT-2's, ``F.gelu(x, approximate="tanh")``):
+    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``."""
+    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def gpt_block(x, params, num_heads):
+    """One pre-LayerNorm GPT block (GPT-2's) of ``x`` (B, T, E), causal self-attention:
+
+        h   = x + MHA(LN1(x))                              (is_causal=True)
+        out = h + proj(gelu(fc(LN2(h))))                   fc: E -> 4E, proj: 4E -> E, y = z @ W.T + b
+
+    ``params`` holds PyTorch's layouts: ``ln1.weight``, ``ln1.bias``, ``attn.in_proj_weight`` (3E, E),
+    ``attn.in_proj_bias``, ``attn.out_proj.weight`` (E, E), ``attn.out_proj.bias``, ``ln2.weight``,
+    ``ln2.bias``, ``fc.weight`` (4E, E), ``fc.bias``, ``proj.weight`` (E, 4E), ``proj.bias``.  Use
+    ``layer_norm``, ``gelu`` and this module's ``multi_head_attention``.  Returns (B, T, E)."""
+    # BEGIN SOLUTION gpt_block
+    a = layer_norm(x, params["ln1.weight"], params["ln1.bias"])
+    h = x + multi_head_attention(a, a, a, num_heads, params["attn.in_proj_weight"],
+                                 params["attn.in_proj_bias"], params["attn.out_proj.weight"],
+                                 params["attn.out_proj.bias"], is_causal=True)
+    m = layer_norm(h, params["ln2.weight"], params["ln2.bias"])
+    m = gelu(m @ params["fc.weight"].T + params["fc.bias"])
+    return h + m @ params["proj.weight"].T + params["proj.bias"]
+    # END SOLUTION
+
+
+def gpt_block_step(x, params, num_heads, cache):
+    """``gpt_block`` for t NEW positions ``x`` (B, t, E), with ``cache`` a dict (empty at first) that keeps
+    this block's keys and values, (B, H, T, D) each, under ``"k"`` and ``"v"``: append the new ones
+    along the time axis, attend with the new queries (the LAST t of the T positions: new query i sees
+    key j when j <= i + (T - t)), store them back.  Returns (B, t, E), equal to the last t positions of
+    ``gpt_block`` over all T."""
+    # BEGIN SOLUTION generate
+    a = layer_norm(x, params["ln1.weight"], params["ln1.bias"])
+    b_q, b_k, b_v = np.split(params["attn.in_proj_bias"], 3)
+    w_q, w_k, w_v = np.split(params["attn.in_proj_weight"], 3)
+    q = split_heads(a @ w_q.T + b_q, num_heads)
+    k = split_heads(a @ w_k.T + b_k, num_heads)
+    v = split_heads(a @ w_v.T + b_v, num_heads)
+    if "k" in cache:
+        k = np.concatenate([cache["k"], k], axis=-2)
+        v = np.concatenate([cache["v"], v], axis=-2)
+    cache["k"], cache["v"] = k, v
+    t, past = q.shape[-2], k.shape[-2] - q.shape[-2]
+    keep = np.arange(k.shape[-2])[None, :] <= np.arange(t)[:, None] + past
+    heads = merge_heads(scaled_dot_product_attention(q, k, v, mask=keep))
+    h = x + heads @ params["attn.out_proj.weight"].T + params["attn.out_proj.bias"]
+    m = layer_norm(h, params["ln2.weight"], params["ln2.bias"])
+    m = gelu(m @ params["fc.weight"].T + params["fc.bias"])
+    return h + m @ params["proj.weight"].T + params["proj.bias"]
+    # END SOLUTION
+
+
+def generate(prompt_ids, params, num_new_tokens):
+    """Greedy generation with a KV cache for a tiny GPT.  ``prompt_ids`` (B, T0) ints; ``params``:
+    ``wte`` (V, E) token and ``wpe`` (T_max, E) position embeddings, ``blocks`` (a list of ``gpt_block``
+    params dicts), ``ln_f.weight``, ``ln_f.bias``, ``lm_head.weight`` (V, E) and ``num_heads``.
+
+    The first step runs the whole prompt (positions 0..T0-1) through the blocks in one call, each later
+    step only the token just chosen (at position len(cache)), each block with its OWN cache
+    (``gpt_block_step``).  logits = LN_f(last position) @ lm_head.weight.T; the next token is their argmax.
+    Returns ``(ids, logits)``: ids (B, T0 + n), the prompt then the n new tokens; logits (B, n, V), those
+    each new token was chosen from."""
+    # BEGIN SOLUTION generate
+    caches = [{} for _ in params["blocks"]]
+    ids, new, steps = prompt_ids, prompt_ids, []
+    for _ in range(num_new_tokens):
+        start = ids.shape[1] - new.shape[1]
+        x = params["wte"][new] + params["wpe"][start:ids.shape[1]]
+        for block, cache in zip(params["blocks"], caches):
+            x = gpt_block_step(x, block, params["num_heads"], cache)
+        last = layer_norm(x[:, -1], params["ln_f.weight"], params["ln_f.bias"])
+        logits = last @ params["lm_head.weight"].T
+        steps.append(logits)
+        new = logits.argmax(axis=-1)[:, None]
+        ids = np.concatenate([ids, new], axis=1)
+    return ids, np.stack(steps, axis=1)
+    # END SOLUTION
