@@ -19,6 +19,7 @@ student's code raising it (type, message, and the line of the student's file it 
 base seed (``--seed``, default 0): the same submission graded twice sees the same inputs, and a failure
 prints the seed that replays it.
 """
+import contextlib
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,20 @@ def lab_test(task, points=1, slow=False):
         function.lab_task, function.lab_points, function.lab_slow = task, points, slow
         return function
     return register
+
+
+@contextlib.contextmanager
+def lent(student, **functions):
+    """Replace some of the student's functions by correct ones for the time of the block, so a test grades
+    one task alone: ``with lent(student, col2im=correct_col2im): ...`` (restored even when the test fails)."""
+    saved = {name: getattr(student, name) for name in functions}
+    for name, function in functions.items():
+        setattr(student, name, function)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(student, name, function)
 
 
 def collect(module, visibility):

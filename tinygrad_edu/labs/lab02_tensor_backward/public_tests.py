@@ -4,14 +4,13 @@ Every expected gradient comes from PyTorch's autograd in float64 (``out.backward
 inputs' ``.grad``), on shapes drawn at grading time.  Each task is checked alone: the tests of the
 broadcasting ops and of matmul lend your module a ``sum_to`` made of ``torch.Tensor.sum_to_size``, so a
 mistake in ``sum_to`` never costs points in ``elementwise`` or ``matmul``."""
-import contextlib
 
 import numpy as np
 import torch
 
 from tinygrad_edu.labs.checks import LabFailure, expect_close, expect_true
 from tinygrad_edu.labs.runner import _describe
-from tinygrad_edu.labs.testing import lab_test
+from tinygrad_edu.labs.testing import lab_test, lent
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
 
@@ -20,19 +19,6 @@ TIGHT = dict(rtol=1e-10, atol=1e-12)
 def torch_sum_to(grad, shape):
     """A correct sum_to, lent to the elementwise and matmul tests (PyTorch's ``sum_to_size``)."""
     return torch.from_numpy(np.ascontiguousarray(grad, dtype=np.float64)).sum_to_size(tuple(shape)).numpy()
-
-
-@contextlib.contextmanager
-def lent(student, **functions):
-    """Replace some of the student's functions by correct ones for the time of the block."""
-    saved = {name: getattr(student, name) for name in functions}
-    for name, function in functions.items():
-        setattr(student, name, function)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(student, name, function)
 
 
 def torch_vjp(forward, inputs, grad):

@@ -4,13 +4,12 @@ Every expected value comes from PyTorch in float64 (``torch.nn.functional`` and 
 ``torch.optim.SGD`` and ``torch.optim.Adam``), on shapes and values drawn at grading time.  Each task is
 checked alone: the training-loop tests lend your ``train_epoch`` a linear layer, a ReLU, a cross-entropy
 and an Adam made of PyTorch's, so a mistake in ``linear`` never costs points in ``train``."""
-import contextlib
 
 import numpy as np
 import torch
 
 from tinygrad_edu.labs.checks import LabFailure, expect_close, expect_equal, expect_true
-from tinygrad_edu.labs.testing import lab_test
+from tinygrad_edu.labs.testing import lab_test, lent
 
 
 # ----------------------------------------------------------------------------- PyTorch stand-ins
@@ -64,19 +63,6 @@ class TorchAdam:
         for tensor, grad in zip(self.tensors, grads):
             tensor.grad = torch.from_numpy(np.ascontiguousarray(grad, dtype=tensor.numpy().dtype))
         self.optimizer.step()
-
-
-@contextlib.contextmanager
-def lent(student, **functions):
-    """Replace some of the student's functions by PyTorch's for the time of the block."""
-    saved = {name: getattr(student, name) for name in functions}
-    for name, function in functions.items():
-        setattr(student, name, function)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(student, name, function)
 
 
 def lend_layers_and_loss(student):

@@ -4,14 +4,13 @@ Every expected value comes from tinygrad_edu's own ops (``F.unfold``, ``F.fold``
 ``F.max_pool2d`` and their autograd), in float64, on shapes drawn at grading time.  Each task is checked
 alone: the conv2d tests lend your ``conv2d_forward`` / ``conv2d_backward`` an im2col and a col2im made
 of those engine ops, so a mistake in ``im2col`` never costs points in ``conv_forward``."""
-import contextlib
 
 import numpy as np
 
 from tinygrad_edu import Tensor
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu.labs.checks import LabFailure, expect_close, expect_equal, expect_true
-from tinygrad_edu.labs.testing import lab_test
+from tinygrad_edu.labs.testing import lab_test, lent
 
 
 # ----------------------------------------------------------------------------- engine stand-ins
@@ -33,19 +32,6 @@ def engine_col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     blocks = cols.reshape(n, -1, cols.shape[1]).transpose(0, 2, 1)
     return F.fold(Tensor(np.ascontiguousarray(blocks)), (h, w), kernel_size, padding=padding,
                   stride=stride).numpy()
-
-
-@contextlib.contextmanager
-def lent(student, **functions):
-    """Replace some of the student's functions by the engine's for the time of the block."""
-    saved = {name: getattr(student, name) for name in functions}
-    for name, function in functions.items():
-        setattr(student, name, function)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(student, name, function)
 
 
 def draw_geometry(rng, n=None, c=None):

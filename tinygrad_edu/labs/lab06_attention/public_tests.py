@@ -6,14 +6,13 @@ grading time.  Each task is checked alone: the attention tests lend your
 ``scaled_dot_product_attention`` a correct softmax, the multi-head and KV-cache tests lend theirs a
 correct attention and head split/merge (all made of torch ops), so a mistake in one task never costs
 points in another."""
-import contextlib
 
 import numpy as np
 import torch
 import torch.nn.functional as TF
 
 from tinygrad_edu.labs.checks import LabFailure, expect_close, expect_equal, expect_true
-from tinygrad_edu.labs.testing import lab_test
+from tinygrad_edu.labs.testing import lab_test, lent
 
 
 # ----------------------------------------------------------------------------- torch stand-ins
@@ -43,19 +42,6 @@ def torch_split_heads(x, num_heads):
 def torch_merge_heads(x):
     b, h, t, d = x.shape
     return t64(x).transpose(1, 2).reshape(b, t, h * d).numpy()
-
-
-@contextlib.contextmanager
-def lent(student, **functions):
-    """Replace some of the student's functions by correct ones for the time of the block."""
-    saved = {name: getattr(student, name) for name in functions}
-    for name, function in functions.items():
-        setattr(student, name, function)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(student, name, function)
 
 
 def shape_text(*arrays):

@@ -22,7 +22,7 @@ from numba.core.registry import CPUDispatcher
 
 from tinygrad_edu.kernels.max_pool2d_forward import _max_pool_2x2_loops
 from tinygrad_edu.labs.checks import LabFailure, expect_close, expect_equal, expect_true
-from tinygrad_edu.labs.testing import lab_test
+from tinygrad_edu.labs.testing import lab_test, lent
 
 #: the speed test's input, and how many times faster than NumPy's reshape/max the kernel must be
 #: (measured on a 2-core machine: a numba loop about 100x, np.max of a slice per window about 2x)
@@ -81,19 +81,6 @@ def engine_max_pool_forward(x):
     taps = np.empty((n, c, h // 2, w // 2), dtype=np.int64)
     _max_pool_2x2_loops(x, out, taps)
     return out, taps
-
-
-@contextlib.contextmanager
-def lent(student, **functions):
-    """Replace some of the student's functions by correct ones for the time of the block."""
-    saved = {name: getattr(student, name) for name in functions}
-    for name, function in functions.items():
-        setattr(student, name, function)
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(student, name, function)
 
 
 def expect_compiled(what, function):
