@@ -47,6 +47,12 @@ ALLOWED_UNCOVERED = {
     "random._bernoulli_op.<locals>.Bernoulli":
         "random sampling with a zero gradient: draws cannot be compared with torch's generator "
         "(distribution checks in tests/test_random.py)",
+    "explain.deeplift.DeepLiftRule":
+        "not an op: DeepLift's stand-in for a nonlinearity during one attribution, whose backward is the "
+        "rescale rule, not a derivative (checked against Captum in tests/test_explain_deeplift_perturbation.py)",
+    "explain.guided_backprop.GuidedReLUFunction":
+        "not an op: guided backprop's ReLU, whose backward deliberately is not the derivative (checked "
+        "against Captum in tests/test_explain_deeplift_perturbation.py)",
     "autograd.hooks._ModuleHookIdentity":
         "the identity a module's backward hooks hang on: not an op (tests/test_hooks.py)",
     "ops.elementwise.Cast": "dtype conversion (x.to(dtype), .double()): no spec converts a dtype yet",
@@ -89,6 +95,8 @@ def key(cls):
 def function_classes():
     """Every Function subclass defined in tinygrad_edu, by key."""
     op_modules()
+    import tinygrad_edu.explain.deeplift  # noqa: F401  (their Functions are not ops: see ALLOWED_UNCOVERED)
+    import tinygrad_edu.explain.guided_backprop  # noqa: F401
     import tinygrad_edu.random
     tinygrad_edu.random._bernoulli_op()   # built on first use: make it exist whatever ran before
     found, todo = {}, [Function]
