@@ -53,6 +53,27 @@ def _mask_array(who, attention_mask, shape, xp):
     return mask
 
 
+def _layer_head_masks(who, head_mask, num_layers, num_heads, like):
+    """Hugging Face's ``head_mask`` as one (1, heads, 1, 1) Tensor per layer (None stays None).
+
+    ``head_mask`` is (heads,) — the same mask for every layer — or (layers, heads); entry ξ[l, h]
+    multiplies head h's attention probabilities in layer l (1.0 keeps the head, 0.0 removes it).
+    A Tensor that requires grad keeps its graph, so ∂loss/∂ξ (Michel et al., 2019's head-importance
+    score) comes out of an ordinary backward pass."""
+    if head_mask is None:
+        return None
+    if isinstance(head_mask, Tensor):
+        mask = head_mask if head_mask.dtype == like.dtype else head_mask.to(like.dtype)
+    else:
+        mask = Tensor._wrap(array_module(like.array).asarray(head_mask, dtype=like.dtype))
+    if tuple(mask.shape) not in ((num_heads,), (num_layers, num_heads)):
+        raise ValueError(f"{who}: head_mask has shape {tuple(mask.shape)}, expected ({num_heads},) (one "
+                         f"entry per head, every layer) or ({num_layers}, {num_heads}) (layers, heads)")
+    if mask.ndim == 1:
+        return tuple(mask.reshape(1, num_heads, 1, 1) for _ in range(num_layers))
+    return tuple(mask[i].reshape(1, num_heads, 1, 1) for i in range(num_layers))
+
+
 # =============================================================================================
 # Embeddings
 # =============================================================================================
@@ -113,7 +134,12 @@ class BertSelfAttention(nn.Module):
     heads, ``softmax(q kᵀ/√d + mask) v`` per head, heads concatenated back to (N, S, H).
 
     Shapes: (N, S, H) → q, k, v (N, heads, S, d) → attention (N, heads, S, d) → (N, S, H).
-    The output projection lives in ``BertSelfOutput`` (Hugging Face's split)."""
+    The output projection lives in ``BertSelfOutput`` (Hugging Face's split).
+
+    ``head_mask`` (1, heads, 1, 1) or None: head h's probabilities P_h are multiplied by ξ_h
+    (Hugging Face's semantics; 0 removes the head).  ξ_h is one number per head, so
+    (ξ_h P_h) V_h = ξ_h (P_h V_h): the mask multiplies each head's output, and the fused attention
+    kernel still runs.  The weights returned with ``output_attentions`` are the masked ξ_h P_h."""
 
     def __init__(self, config):
         super().__init__()
@@ -129,7 +155,7 @@ class BertSelfAttention(nn.Module):
         n, s, _ = x.shape
         return x.reshape(n, s, self.num_attention_heads, self.attention_head_size).transpose(1, 2)
 
-    def forward(self, hidden_states, attention_mask=None, output_attentions=False):
+    def forward(self, hidden_states, attention_mask=None, output_attentions=False, head_mask=None):
         q = self._split_heads(self.query(hidden_states))
         k = self._split_heads(self.key(hidden_states))
         v = self._split_heads(self.value(hidden_states))
@@ -140,6 +166,9 @@ class BertSelfAttention(nn.Module):
         else:
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask, dropout_p=p)
             weights = None
+        if head_mask is not None:
+            context = context * head_mask
+            weights = None if weights is None else weights * head_mask
         n, _, s, _ = context.shape
         context = context.transpose(1, 2).reshape(n, s, self.num_attention_heads *
                                                   self.attention_head_size)
@@ -169,8 +198,8 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, hidden_states, attention_mask=None, output_attentions=False):
-        context, weights = self.self(hidden_states, attention_mask, output_attentions)
+    def forward(self, hidden_states, attention_mask=None, output_attentions=False, head_mask=None):
+        context, weights = self.self(hidden_states, attention_mask, output_attentions, head_mask)
         return self.output(context, hidden_states), weights
 
 
@@ -209,24 +238,26 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, hidden_states, attention_mask=None, output_attentions=False):
-        attended, weights = self.attention(hidden_states, attention_mask, output_attentions)
+    def forward(self, hidden_states, attention_mask=None, output_attentions=False, head_mask=None):
+        attended, weights = self.attention(hidden_states, attention_mask, output_attentions, head_mask)
         return self.output(self.intermediate(attended), attended), weights
 
 
 class BertEncoder(nn.Module):
-    """``layer``: a ModuleList of ``num_hidden_layers`` BertLayers applied in turn."""
+    """``layer``: a ModuleList of ``num_hidden_layers`` BertLayers applied in turn.  ``head_mask``:
+    None or one (1, heads, 1, 1) mask per layer (``_layer_head_masks``)."""
 
     def __init__(self, config):
         super().__init__()
         self.layer = nn.ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
 
     def forward(self, hidden_states, attention_mask=None, output_attentions=False,
-                output_hidden_states=False):
+                output_hidden_states=False, head_mask=None):
         all_hidden = (hidden_states,) if output_hidden_states else None
         all_weights = () if output_attentions else None
-        for layer in self.layer:
-            hidden_states, weights = layer(hidden_states, attention_mask, output_attentions)
+        for i, layer in enumerate(self.layer):
+            layer_mask = None if head_mask is None else head_mask[i]
+            hidden_states, weights = layer(hidden_states, attention_mask, output_attentions, layer_mask)
             if output_hidden_states:
                 all_hidden += (hidden_states,)
             if output_attentions:

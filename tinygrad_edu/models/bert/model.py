@@ -12,7 +12,7 @@ from ...nn import functional as F
 from ...tensor import Tensor
 from .config import (IGNORE_INDEX, BertConfig, BertModelOutput, MaskedLMOutput, SequenceClassifierOutput,
                      TokenClassifierOutput)
-from .layers import BertEmbeddings, BertEncoder, BertOnlyMLMHead, BertPooler, _mask_array
+from .layers import BertEmbeddings, BertEncoder, BertOnlyMLMHead, BertPooler, _layer_head_masks, _mask_array
 from .pretrained import BertPreTrainedModel
 
 
@@ -33,7 +33,8 @@ class BertModel(BertPreTrainedModel):
     ``forward(input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
     output_attentions=False, output_hidden_states=False)`` → ``BertModelOutput``.  Inputs are
     integer Tensors, arrays or lists of shape (N, S); ``attention_mask`` is 1 for real tokens and 0
-    for padding."""
+    for padding.  ``head_mask`` (every model's last argument): Hugging Face's, (heads,) or
+    (layers, heads), 1.0 keeps a head and 0.0 removes it (its probabilities are multiplied by it)."""
 
     def __init__(self, config, add_pooling_layer=True):
         super().__init__()
@@ -46,13 +47,15 @@ class BertModel(BertPreTrainedModel):
         self.init_weights()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                output_attentions=False, output_hidden_states=False):
+                output_attentions=False, output_hidden_states=False, head_mask=None):
         x = self.embeddings(input_ids, token_type_ids, position_ids)
         bias = None
         if attention_mask is not None:
             xp = array_module(x.array)
             bias = _padding_bias(attention_mask, x.shape[0], x.shape[1], x.dtype, xp)
-        x, hidden_states, attentions = self.encoder(x, bias, output_attentions, output_hidden_states)
+        masks = _layer_head_masks("BertModel", head_mask, self.config.num_hidden_layers,
+                                  self.config.num_attention_heads, x)
+        x, hidden_states, attentions = self.encoder(x, bias, output_attentions, output_hidden_states, masks)
         pooled = self.pooler(x) if self.pooler is not None else None
         return BertModelOutput(x, pooled, hidden_states, attentions)
 
@@ -95,9 +98,9 @@ class BertForMaskedLM(BertPreTrainedModel):
         head.decoder.bias = head.bias
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                labels=None, output_attentions=False, output_hidden_states=False):
+                labels=None, output_attentions=False, output_hidden_states=False, head_mask=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
-                        output_hidden_states)
+                        output_hidden_states, head_mask)
         logits = self.cls(out.last_hidden_state)
         loss = None if labels is None else _token_loss(logits, labels, self.config.vocab_size)
         return MaskedLMOutput(loss, logits, out.hidden_states, out.attentions)
@@ -123,9 +126,9 @@ class BertForSequenceClassification(BertPreTrainedModel):
         self.init_weights()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                labels=None, output_attentions=False, output_hidden_states=False):
+                labels=None, output_attentions=False, output_hidden_states=False, head_mask=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
-                        output_hidden_states)
+                        output_hidden_states, head_mask)
         logits = self.classifier(self.dropout(out.pooler_output))
         loss = None if labels is None else self._loss(logits, labels)
         return SequenceClassifierOutput(loss, logits, out.hidden_states, out.attentions)
@@ -158,9 +161,9 @@ class BertForTokenClassification(BertPreTrainedModel):
         self.init_weights()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                labels=None, output_attentions=False, output_hidden_states=False):
+                labels=None, output_attentions=False, output_hidden_states=False, head_mask=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
-                        output_hidden_states)
+                        output_hidden_states, head_mask)
         logits = self.classifier(self.dropout(out.last_hidden_state))
         loss = None if labels is None else _token_loss(logits, labels, self.num_labels)
         return TokenClassifierOutput(loss, logits, out.hidden_states, out.attentions)

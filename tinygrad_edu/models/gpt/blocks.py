@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import creation, nn
 from ...nn import functional as F
+from ...nn.attention import attention_with_weights
 
 
 class CausalSelfAttention(nn.Module):
@@ -20,6 +21,15 @@ class CausalSelfAttention(nn.Module):
 
     With a ``kv_cache`` the T new positions are appended to S - T cached ones: query i (at
     absolute position S - T + i) may see keys 0..S-T+i, a causal mask shifted by S - T.
+
+    Two opt-in extras, for looking inside (``tinygrad_edu.explain.attention``); by default neither
+    costs anything and the fused attention kernel runs:
+
+    * ``head_mask`` (1, n_head, 1, 1) or None: head h's probabilities P_h are multiplied by ξ_h
+      (Hugging Face's ``head_mask``; 0 removes the head).  ξ_h is one number per head, so
+      (ξ_h P_h) V_h = ξ_h (P_h V_h): the mask multiplies each head's output.
+    * ``return_attention=True``: return ``(y, weights)``, weights = the (masked) probabilities
+      (B, n_head, T, S), computed by the readable composite ``attention_with_weights``.
     """
 
     def __init__(self, config):
@@ -29,7 +39,7 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, kv_cache=None, layer_idx=0):
+    def forward(self, x, kv_cache=None, layer_idx=0, head_mask=None, return_attention=False):
         B, T, C = x.shape
         head_size = C // self.n_head
         qkv = self.c_attn(x).view(B, T, 3, self.n_head, head_size).permute(2, 0, 3, 1, 4)
@@ -39,15 +49,24 @@ class CausalSelfAttention(nn.Module):
         S = k.shape[2]
         dropout_p = self.dropout if self.training else 0.0
         if S == T:        # no past: the plain causal mask
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+            masking = dict(is_causal=True)
         elif T == 1:      # one new token: it may see every cached position and itself
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+            masking = {}
         else:             # T new tokens after S - T cached ones: the causal mask shifted by S - T
             may_attend = np.tril(np.ones((T, S), dtype=bool), k=S - T)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=creation.tensor(may_attend),
-                                               dropout_p=dropout_p)
+            masking = dict(attn_mask=creation.tensor(may_attend))
+        weights = None
+        if return_attention:
+            y, weights = attention_with_weights(q, k, v, dropout_p=dropout_p, training=self.training,
+                                                **masking)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, **masking)
+        if head_mask is not None:                                       # ξ_h (P_h V_h) = (ξ_h P_h) V_h
+            y = y * head_mask
+            weights = None if weights is None else weights * head_mask
         y = y.transpose(1, 2).reshape(B, T, C)                          # heads side by side
-        return self.resid_dropout(self.c_proj(y))
+        y = self.resid_dropout(self.c_proj(y))
+        return (y, weights) if return_attention else y
 
 
 class MLP(nn.Module):
@@ -67,7 +86,9 @@ class MLP(nn.Module):
 
 class Block(nn.Module):
     """A pre-LN Transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)).  The residual
-    stream x passes through untouched; each sublayer reads a normalised copy and adds to it."""
+    stream x passes through untouched; each sublayer reads a normalised copy and adds to it.
+    ``head_mask`` and ``return_attention`` go to the attention (``CausalSelfAttention``); with
+    ``return_attention=True`` the block returns ``(x, attention weights)``."""
 
     def __init__(self, config):
         super().__init__()
@@ -76,6 +97,13 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, kv_cache=None, layer_idx=0):
-        x = x + self.attn(self.ln_1(x), kv_cache=kv_cache, layer_idx=layer_idx)
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x, kv_cache=None, layer_idx=0, head_mask=None, return_attention=False):
+        if head_mask is None and not return_attention:                  # the everyday path
+            x = x + self.attn(self.ln_1(x), kv_cache=kv_cache, layer_idx=layer_idx)
+            return x + self.mlp(self.ln_2(x))
+        attended = self.attn(self.ln_1(x), kv_cache=kv_cache, layer_idx=layer_idx, head_mask=head_mask,
+                             return_attention=return_attention)
+        attended, weights = attended if return_attention else (attended, None)
+        x = x + attended
+        x = x + self.mlp(self.ln_2(x))
+        return (x, weights) if return_attention else x

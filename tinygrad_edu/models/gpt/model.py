@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import creation, nn
 from ...autograd import grad_mode
-from ...backend import to_device
+from ...backend import array_module, to_device
 from ...nn import functional as F
 from ...nn import init
 from ...optim import AdamW
@@ -86,22 +86,39 @@ class GPT(nn.Module):
                              "positions); crop the context to the last block_size tokens")
         return idx
 
-    def hidden_states(self, idx, kv_cache=None):
+    def hidden_states(self, idx, kv_cache=None, head_mask=None, output_attentions=False):
         """The final residual stream after ``ln_f``, (B, T, n_embd).  With ``kv_cache`` the
         tokens are positions ``kv_cache.length`` … of a sequence whose earlier keys and values are
-        cached (and get appended to the cache)."""
+        cached (and get appended to the cache).
+
+        ``head_mask``: Hugging Face's, (n_head,) for every layer or (n_layer, n_head); 1.0 keeps a
+        head, 0.0 removes it (its attention probabilities are multiplied by the entry).
+        ``output_attentions=True`` returns ``(hidden, attentions)``: one (B, n_head, T, S) Tensor of
+        attention probabilities per layer."""
         past = 0 if kv_cache is None else kv_cache.length
         idx = self._check_idx(idx, past)
         positions = np.arange(past, past + idx.shape[1], dtype=np.int64)
         tok_emb = self.transformer.wte(idx)                       # (B, T, C)
         pos_emb = self.transformer.wpe(positions)                 # (T, C), broadcast over B
         x = self.transformer.drop(tok_emb + pos_emb)
+        if head_mask is None and not output_attentions:                 # the everyday path
+            for i, block in enumerate(self.transformer.h):
+                x = block(x, kv_cache=kv_cache, layer_idx=i)
+            return self.transformer.ln_f(x)
+        masks = _layer_head_masks(head_mask, self.config.n_layer, self.config.n_head, x)
+        attentions = []
         for i, block in enumerate(self.transformer.h):
-            x = block(x, kv_cache=kv_cache, layer_idx=i)
-        return self.transformer.ln_f(x)
+            out = block(x, kv_cache=kv_cache, layer_idx=i, head_mask=None if masks is None else masks[i],
+                        return_attention=output_attentions)
+            x, weights = out if output_attentions else (out, None)
+            attentions.append(weights)
+        x = self.transformer.ln_f(x)
+        return (x, tuple(attentions)) if output_attentions else x
 
-    def forward(self, idx, targets=None, kv_cache=None):
-        x = self.hidden_states(idx, kv_cache)
+    def forward(self, idx, targets=None, kv_cache=None, head_mask=None):
+        """``(logits, loss)``; ``head_mask`` as in ``hidden_states``."""
+        x = self.hidden_states(idx, kv_cache) if head_mask is None else \
+            self.hidden_states(idx, kv_cache, head_mask=head_mask)
         logits = self.lm_head(x)
         loss = None
         if targets is not None:
@@ -257,3 +274,21 @@ class GPT(nn.Module):
                              "this GPT ties them (an untied checkpoint cannot be represented)")
         model.load_state_dict(ours)
         return model
+
+
+def _layer_head_masks(head_mask, n_layer, n_head, like):
+    """``head_mask`` ((n_head,) for every layer, or (n_layer, n_head)) as one (1, n_head, 1, 1)
+    Tensor per layer in ``like``'s dtype, or None.  A Tensor that requires grad keeps its graph
+    (so ∂loss/∂ξ comes out of a backward pass: Michel et al., 2019's head importance)."""
+    if head_mask is None:
+        return None
+    if isinstance(head_mask, Tensor):
+        mask = head_mask if head_mask.dtype == like.dtype else head_mask.to(like.dtype)
+    else:
+        mask = Tensor._wrap(array_module(like.array).asarray(head_mask, dtype=like.dtype))
+    if tuple(mask.shape) not in ((n_head,), (n_layer, n_head)):
+        raise ValueError(f"GPT: head_mask has shape {tuple(mask.shape)}, expected ({n_head},) (one entry "
+                         f"per head, every layer) or ({n_layer}, {n_head}) (layers, heads)")
+    if mask.ndim == 1:
+        return tuple(mask.reshape(1, n_head, 1, 1) for _ in range(n_layer))
+    return tuple(mask[i].reshape(1, n_head, 1, 1) for i in range(n_layer))
