@@ -9,7 +9,14 @@
 It shows a progress bar (loss, learning rate, images/s), evaluates on the test set after each epoch
 and writes config.json, checkpoint.safetensors, history.json and curves.png into --out.  --resume
 rebuilds the run from config.json (the model, data and schedule need not be given again); raising
---epochs re-plans the learning-rate schedule for the new total (see training/loop.py)."""
+--epochs re-plans the learning-rate schedule for the new total (see training/loop.py).
+
+    python -m tinygrad_edu train --model mlp --epochs 1 --log-activations --out runs/mlp_stats
+
+--log-activations (every 10th step, or --log-activations-every N) also records what a network that
+does not learn is diagnosed with (explain/activation_stats.py): per layer the mean, std, histogram,
+fraction of dead ReLUs and of saturated tanh/sigmoid/GELU units, per parameter the gradient norm and
+the update-to-weight ratio ||dw||/||w||; into activations.json and activations.png in --out."""
 import os
 
 from . import UsageError
@@ -21,6 +28,7 @@ HELP = "train an image classifier (MLP, LeNet-5, VGG, ResNet, ...) on MNIST, CIF
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("onecycle", "cosine", "none")
 AUGMENT = {"auto": None, "on": True, "off": False}
+LOG_ACTIVATIONS_EVERY = 10
 
 
 def add_arguments(parser):
@@ -73,9 +81,23 @@ def add_arguments(parser):
                         help="never download; fail if files are missing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
+    parser.add_argument("--log-activations", action="store_true",
+                        help="record per-layer activation statistics (mean, std, dead ReLUs, saturation, "
+                             "histograms) and per-parameter gradient norms and update ratios while "
+                             "training, into activations.json and activations.png in --out")
+    parser.add_argument("--log-activations-every", type=positive_int, default=None, metavar="N",
+                        help=f"with --log-activations: record every N-th step (default "
+                             f"{LOG_ACTIVATIONS_EVERY}; giving it turns --log-activations on)")
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="BLAS threads (1: convolutions' many small matrix products are slower "
                              "with more)")
+
+
+def _log_activations_every(args):
+    """Every how many steps --log-activations records (None: it is off)."""
+    if args.log_activations_every is not None:
+        return args.log_activations_every
+    return LOG_ACTIVATIONS_EVERY if args.log_activations else None
 
 
 def run(args):
@@ -123,7 +145,8 @@ def run(args):
           f"schedule, batch {config.batch_size}, {config.epochs} epochs -> {out}", flush=True)
     try:
         history = fit(model, data, config, out, resume=args.resume, log=lambda m: print(m, flush=True),
-                      progress_bar=not args.no_progress, distributed=distributed)
+                      progress_bar=not args.no_progress, distributed=distributed,
+                      log_activations=_log_activations_every(args))
     except RunFolderError as exc:             # the checkpoint to resume or to start from does not fit
         raise UsageError(f"{'--resume' if args.resume else '--init-from'}: {exc}") from None
     if history["test_acc"]:

@@ -25,6 +25,7 @@ with the same total, the saved scheduler state is restored as it was, so nothing
 Where a run folder comes from, and when it may be resumed or extended, is decided once for every
 command by ``run_folder.start_or_resume``; this loop only trains, saves and plots.
 """
+import contextlib
 import dataclasses
 import os
 import time
@@ -38,6 +39,8 @@ from .datasets import augment_batch
 from .restore import load_weights
 from .run_folder import CHECKPOINT, HISTORY_FILE, RunFolderError, read_checkpoint, write_json_atomic
 
+
+ACTIVATIONS_FILE, ACTIVATIONS_PLOT = "activations.json", "activations.png"   # --log-activations
 
 DISTRIBUTED_HELP = ("data parallelism over MPI: start with `mpiexec -n N python -m tinygrad_edu ...` (or "
                     "srun); each of the N ranks trains on its share of every global batch, and --batch-size "
@@ -56,7 +59,7 @@ def setup_distributed(enabled, batch_size=None, what="batch"):
     from ..distributed import world
     size = world.init()
     if size == 1:
-        print(f"--distributed: a world of 1 process (no MPI launcher, or mpi4py missing): training as a "
+        print("--distributed: a world of 1 process (no MPI launcher, or mpi4py missing): training as a "
               "single process", flush=True)
         return 1
     if not world.is_main_process():
@@ -238,11 +241,18 @@ def load_model_weights(model, path):
     load_weights(model, ckpt["model"], "the model", f"cannot initialise the model from {path}")
 
 
-def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True, distributed=False):
+def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True, distributed=False,
+        log_activations=None):
     """Train ``model`` on ``data`` (an ``ImageData``) as ``config`` says; returns the history.
 
     ``resume=True`` continues from ``out_dir``'s checkpoint (model, optimizer, schedule, history);
     with a larger ``config.epochs`` than the checkpoint's the schedule is re-planned (see above).
+
+    ``log_activations=N`` (``--log-activations``) records every N-th step's activation, gradient and
+    update statistics (``explain.ActivationStatistics``) and writes them after every epoch to
+    activations.json and activations.png in ``out_dir`` (a resumed run continues the file).  It only
+    reads the model, so training is the same with or without it; it is not part of ``config`` (not the
+    run's identity: it may be switched on or off on any invocation, --resume included).
 
     ``distributed=True`` (after ``setup_distributed``), with N ranks: ``config.batch_size`` is the
     batch per rank and the global batch B = N x batch_size.  Every rank draws the same epoch order
@@ -267,7 +277,7 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
     if saved_global != global_batch:       # resumed by another number of ranks: keep the global batch
         if saved_global % world_size:
             raise RunFolderError(f"cannot resume a run with global batch {saved_global} on {world_size} "
-                             "ranks: the number of ranks must divide it")
+                                 "ranks: the number of ranks must divide it")
         config = dataclasses.replace(config, batch_size=saved_global // world_size)
         log(f"resumed with the run's global batch {saved_global}: {world_size} rank(s) x batch "
             f"{config.batch_size}")
@@ -309,64 +319,98 @@ def fit(model, data, config, out_dir, resume=False, log=print, progress_bar=True
         net = DistributedDataParallel(model)    # every rank starts from rank 0's weights
         progress_bar = progress_bar and main
 
+    stats = _activation_statistics(model, out_dir, log_activations, step, resume, log) if main else None
     model.train()
-    for epoch in range(start_epoch, config.epochs):
-        if config.max_steps is not None and step >= config.max_steps:
-            break
-        rng = np.random.default_rng([config.seed, epoch])
-        manual_seed(config.seed * 100_003 + epoch + 7_919 * rank)  # dropout masks of this epoch
-        order = rng.permutation(len(data.x_train))
-        n_steps = steps_per_epoch
-        if config.max_steps is not None:
-            n_steps = min(n_steps, config.max_steps - step)
-        bar = tqdm(range(n_steps), desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
-                   leave=False, disable=not progress_bar, dynamic_ncols=True)
-        loss_sum, seen, started = 0.0, 0, time.perf_counter()
-        for i in bar:
-            idx = order[i * global_batch:(i + 1) * global_batch]
-            x = data.x_train[idx]
-            if augment:
-                x = augment_batch(x, rng)
-            x, idx = rank_share(x, world_size, rank), rank_share(idx, world_size, rank)
-            loss = F.cross_entropy(net(from_numpy(x)), from_numpy(data.y_train[idx]),
-                                   label_smoothing=config.label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            step += 1
-            loss_sum += loss.item() * len(idx)
-            seen += len(idx)
-            if i % 10 == 0 or i == n_steps - 1:
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.4g}",
-                                img_per_s=f"{seen / (time.perf_counter() - started):,.0f}", refresh=False)
-        bar.close()
-        seconds = time.perf_counter() - started
-        if world_size > 1:
-            from ..distributed import average_metrics
-            acc, test_loss, _ = evaluate(model, rank_share(data.x_test, world_size, rank),
-                                         rank_share(data.y_test, world_size, rank), config.eval_batch_size)
-            n_test = len(rank_share(data.y_test, world_size, rank))
-            metrics = average_metrics({"acc": acc, "loss": test_loss}, count=n_test)
-            acc, test_loss = metrics["acc"], metrics["loss"]
-            trained = average_metrics({"loss": loss_sum / max(seen, 1)}, count=seen)
-            loss_sum, seen = trained["loss"] * seen * world_size, seen * world_size
-        else:
-            acc, test_loss, _ = evaluate(model, data.x_test, data.y_test, config.eval_batch_size)
-        for key, value in (("epoch", epoch + 1), ("train_loss", loss_sum / max(seen, 1)),
-                           ("test_loss", test_loss), ("test_acc", acc),
-                           ("lr", optimizer.param_groups[0]["lr"]), ("seconds", seconds)):
-            history[key].append(value)
-        log(f"epoch {epoch + 1}/{config.epochs}: train loss {loss_sum / max(seen, 1):.4f}, test loss "
-            f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%  ({n_steps} steps, {seconds:.1f} s, "
-            f"{seen / max(seconds, 1e-9):,.0f} images/s)")
-        if main:
-            save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
-                            _progress({"epoch": epoch + 1, "step": step}, global_batch, world_size), history)
-            plot_history(history, os.path.join(out_dir, "curves.png"),
-                         title=f"{config.model} on {config.dataset}")
-            write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
-        if world_size > 1:
-            world.barrier()                     # the checkpoint is complete before any rank goes on
+    with stats if stats is not None else contextlib.nullcontext():   # the hooks go, even on an error
+        for epoch in range(start_epoch, config.epochs):
+            if config.max_steps is not None and step >= config.max_steps:
+                break
+            rng = np.random.default_rng([config.seed, epoch])
+            manual_seed(config.seed * 100_003 + epoch + 7_919 * rank)  # dropout masks of this epoch
+            order = rng.permutation(len(data.x_train))
+            n_steps = steps_per_epoch
+            if config.max_steps is not None:
+                n_steps = min(n_steps, config.max_steps - step)
+            bar = tqdm(range(n_steps), desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
+                       leave=False, disable=not progress_bar, dynamic_ncols=True)
+            loss_sum, seen, started = 0.0, 0, time.perf_counter()
+            for i in bar:
+                idx = order[i * global_batch:(i + 1) * global_batch]
+                x = data.x_train[idx]
+                if augment:
+                    x = augment_batch(x, rng)
+                x, idx = rank_share(x, world_size, rank), rank_share(idx, world_size, rank)
+                loss = F.cross_entropy(net(from_numpy(x)), from_numpy(data.y_train[idx]),
+                                       label_smoothing=config.label_smoothing)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                if stats is not None:
+                    stats.step(optimizer)
+                if scheduler is not None:
+                    scheduler.step()
+                step += 1
+                loss_sum += loss.item() * len(idx)
+                seen += len(idx)
+                if i % 10 == 0 or i == n_steps - 1:
+                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}",
+                                    lr=f"{optimizer.param_groups[0]['lr']:.4g}",
+                                    img_per_s=f"{seen / (time.perf_counter() - started):,.0f}", refresh=False)
+            bar.close()
+            seconds = time.perf_counter() - started
+            if world_size > 1:
+                from ..distributed import average_metrics
+                acc, test_loss, _ = evaluate(model, rank_share(data.x_test, world_size, rank),
+                                             rank_share(data.y_test, world_size, rank),
+                                             config.eval_batch_size)
+                n_test = len(rank_share(data.y_test, world_size, rank))
+                metrics = average_metrics({"acc": acc, "loss": test_loss}, count=n_test)
+                acc, test_loss = metrics["acc"], metrics["loss"]
+                trained = average_metrics({"loss": loss_sum / max(seen, 1)}, count=seen)
+                loss_sum, seen = trained["loss"] * seen * world_size, seen * world_size
+            else:
+                acc, test_loss, _ = evaluate(model, data.x_test, data.y_test, config.eval_batch_size)
+            for key, value in (("epoch", epoch + 1), ("train_loss", loss_sum / max(seen, 1)),
+                               ("test_loss", test_loss), ("test_acc", acc),
+                               ("lr", optimizer.param_groups[0]["lr"]), ("seconds", seconds)):
+                history[key].append(value)
+            log(f"epoch {epoch + 1}/{config.epochs}: train loss {loss_sum / max(seen, 1):.4f}, test loss "
+                f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%  ({n_steps} steps, {seconds:.1f} s, "
+                f"{seen / max(seconds, 1e-9):,.0f} images/s)")
+            if main:
+                save_checkpoint(ckpt_path, model, optimizer, scheduler, config,
+                                _progress({"epoch": epoch + 1, "step": step}, global_batch, world_size),
+                                history)
+                plot_history(history, os.path.join(out_dir, "curves.png"),
+                             title=f"{config.model} on {config.dataset}")
+                write_json_atomic(os.path.join(out_dir, HISTORY_FILE), history)
+                if stats is not None:
+                    _save_activation_statistics(stats, out_dir, log)
+            if world_size > 1:
+                world.barrier()                     # the checkpoint is complete before any rank goes on
     return history
+
+
+def _activation_statistics(model, out_dir, every, step, resume, log):
+    """``--log-activations``: an ``ActivationStatistics`` on ``model`` recording every ``every``-th step
+    (None when ``every`` is None); a resumed run continues the records of its activations.json."""
+    if every is None:
+        return None
+    from ..explain.activation_stats import ActivationStatistics, load
+    path = os.path.join(out_dir, ACTIVATIONS_FILE)
+    previous = None
+    if resume and os.path.isfile(path):
+        try:
+            previous = load(path)
+        except (ValueError, OSError) as exc:
+            log(f"--log-activations: cannot continue {path} ({exc}); starting new records")
+    return ActivationStatistics(model, every=every, start_step=step, previous=previous)
+
+
+def _save_activation_statistics(stats, out_dir, log):
+    """activations.json and activations.png into ``out_dir``, and a line saying where they are."""
+    from ..explain.activation_stats import plot_activation_statistics
+    json_path = stats.save(os.path.join(out_dir, ACTIVATIONS_FILE))
+    png_path = plot_activation_statistics(stats, os.path.join(out_dir, ACTIVATIONS_PLOT))
+    log(f"activation statistics of {len(stats.records)} recorded steps (every {stats.every}): {json_path}, "
+        f"{png_path}")
