@@ -25,5 +25,6 @@ COMMANDS = {
     "generate": "generate",    # text from a GPT run
     "predict": "predict",      # labels for images, sentences or tokens from a run
     "export": "export",        # weights only, as safetensors (Hugging Face layout for BERT/GPT)
+    "explain": "explain",      # attributions for images and text (heatmaps, highlighted tokens)
     "lab": "lab",              # teaching labs: start, check, grade (the local autograder)
 }
