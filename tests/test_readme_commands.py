@@ -28,6 +28,7 @@ README = ROOT / "README.md"
 def staged_data_root():
     return staged_data_dir("mnist/t10k-labels-idx1-ubyte.gz")
 
+
 #: options appended to each command (by subcommand; None = the main job) to make it a smoke run
 SMOKE = {
     None: ["--epochs", "1", "--max-steps", "5", "--no-progress"],
@@ -40,6 +41,7 @@ SMOKE = {
                  "--no-progress"],
     "evaluate": ["--limit", "64"],
     "generate": ["--max-new-tokens", "10"],
+    "explain": ["--steps", "4", "--samples", "2"],
 }
 #: lab check / grade exit 1 when a test of the student's code fails (as pytest does): the README shows them
 #: on a freshly started lab, whose tasks are not written yet, so there exit 1 with a report is right
@@ -97,7 +99,7 @@ def full_command(argv):
     """The argument list to run for a README command (this interpreter; mpiexec beside it)."""
     if argv[:1] == ["mpiexec"]:
         if _mpiexec() is None:
-            return None            # (the dev extra installs MPICH; without it only these commands are left out)
+            return None  # (the dev extra installs MPICH; without it only these commands are left out)
         rest = argv[3:]
         rest = rest if rest[:1] == ["-m"] else ["-m", "tinygrad_edu"] + smoke_form(rest)
         return [_mpiexec(), "-n", argv[2], sys.executable, "-m", "mpi4py"] + rest
@@ -122,7 +124,8 @@ def test_the_readme_has_commands_for_every_subcommand_it_documents():
             if argv[:1] not in (UNDER_LAUNCHER, ["-m"])}
     assert any(argv[:1] == UNDER_LAUNCHER and "--distributed" in argv for argv in readme_commands()), \
         "the README shows no distributed training command"
-    for name in ("train", "evaluate", "gpt", "generate", "predict", "export", "pretrain", "finetune", "lab"):
+    for name in ("train", "evaluate", "gpt", "generate", "predict", "explain", "export", "pretrain",
+                 "finetune", "lab"):
         assert name in used, f"the README shows no `{name}` command"
     assert None in used, "the README shows no main-job command"
 
@@ -151,7 +154,8 @@ def test_every_readme_command_runs_in_smoke_form(tmp_path):
         if argv[:2] in REPORTS_FAILED_TESTS and done.returncode == 1 and "total " in done.stdout:
             continue
         assert done.returncode == 0, (f"README command failed: {shlex.join(argv)}\n(smoke form: "
-                                      f"{shlex.join(full[1:])})\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+                                      f"{shlex.join(full[1:])})\n{done.stdout[-2000:]}\n"
+                                      f"{done.stderr[-2000:]}")
         assert "Traceback" not in done.stderr
 
 

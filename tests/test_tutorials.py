@@ -12,9 +12,9 @@ TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
 
 
 # tutorials 03 and 04 train on the real MNIST (and CIFAR-10) images, 06 on tinyshakespeare, 07 on SST-2 and
-# CoNLL-2003 (all staged together in ../shared/data)
+# CoNLL-2003, 10 on MNIST and SST-2 (all staged together in ../shared/data)
 NEEDS_DATA = {"03_mlp_and_optimizers.py", "04_convolution_and_vgg.py", "06_gpt_shakespeare.py",
-              "07_bert_pretrain_and_transfer.py"}
+              "07_bert_pretrain_and_transfer.py", "10_explaining_models.py"}
 
 
 def staged_data():
@@ -52,9 +52,9 @@ def test_the_tutorials_are_found():
 
 
 @pytest.mark.parametrize("script", [pytest.param(p, id=p.stem,
-                                                  marks=([no_data] if p.name in NEEDS_DATA else [])
-                                                  + ([pytest.mark.slow] if p.name in SLOW else []))
-                                     for p in TUTORIALS])
+                                                 marks=([no_data] if p.name in NEEDS_DATA else [])
+                                                 + ([pytest.mark.slow] if p.name in SLOW else []))
+                                    for p in TUTORIALS])
 def test_tutorial_runs_as_a_script(script, tmp_path):
     # run a copy, so the figures land in tmp_path/output and the check that the tutorial creates
     # its output folder is real
