@@ -134,13 +134,16 @@ def select_targets(output, target, who="explain"):
         if len(target) != n:
             raise ValueError(f"{who}: target is a list of {len(target)} entries for {n} examples; expected "
                              "one per example")
-        rows = []
-        for i, t in enumerate(target):
+        indices = []
+        for t in target:
             index = tuple(t) if isinstance(t, (tuple, list)) else (int(t),)
             _check_index(output, index, who)
-            rows.append(output[(i,) + tuple(int(k) for k in index)].reshape(1))
-        from ..ops.shape import cat
-        return cat(rows)
+            indices.append(tuple(int(k) for k in index))
+        if len({len(index) for index in indices}) > 1:
+            raise ValueError(f"{who}: the entries of the target list index different numbers of dimensions")
+        # one gather: output[i, target_i] for every example i (rows, then one index array per dimension)
+        columns = [np.arange(n)] + [np.asarray(k) for k in zip(*indices)]
+        return output[tuple(columns)]
     raise ValueError(f"{who}: target must be None, an int, a tuple, a list or an integer Tensor; got "
                      f"{type(target).__name__}")
 
