@@ -257,3 +257,19 @@ def test_lstm_row_agrees_with_torch_and_the_numpy_floor(restore_threads, capsys)
                                 reexec=False) == 0
     assert "LSTM(64, 128) over 32 steps" in capsys.readouterr().out
     assert "lstm_long" in bench_recurrent.ROWS
+
+
+def test_explain_rows_agree_with_captum_and_the_numpy_floor(restore_threads, capsys):
+    from benchmarks import bench_explain
+    for name in ("ig_mlp", "deeplift_lenet"):
+        row = bench_explain.ROWS[name]()
+        results = _check(row)
+        reference = results["torch"]["attributions"]
+        assert np.abs(reference).max() > 1e-3             # real attributions were compared
+        for lib, out in results.items():
+            np.testing.assert_allclose(out["attributions"], reference, rtol=2e-3, atol=2e-4,
+                                       err_msg=f"{name} {lib}")
+    assert set(_check(bench_explain.ig_row(n=2, n_steps=4))) == {"torch", "tinygrad_edu", "numpy"}
+    assert bench_explain.main(["--repeat", "1", "--warmup", "0", "--min-round-ms", "0",
+                               "--rows", "occlusion_lenet"], reexec=False) == 0
+    assert "Occlusion 4x4 stride 2" in capsys.readouterr().out
