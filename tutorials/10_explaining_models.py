@@ -339,7 +339,9 @@ assert sanity["gradient (signed)"] < 0.5 and sanity["Grad-CAM, classifier random
 # differentiable end to end, so every method applies.  Token ids are integers, so attributions are
 # taken at the output of the **embedding layer**: `LayerIntegratedGradients` integrates along the
 # path from the embeddings of a baseline sentence ([CLS] [PAD] … [PAD] [SEP]) to those of the real
-# one, and a token's score is the sum over its embedding's coordinates.
+# one, and a token's score is the sum over its embedding's coordinates.  With one right-Riemann step
+# the same call is the gradient family's input × gradient at the embeddings, (e(x) − e(x′)) ⊙ ∂F/∂e(x):
+# no path, so no completeness.
 
 # %%
 from tinygrad_edu.data import text_datasets as td  # noqa: E402
@@ -401,6 +403,11 @@ token_ig, token_delta = lig.attribute(tg.tensor(ids), baselines=tg.tensor(baseli
                                       additional_forward_args=(tg.tensor(attention),), n_steps=32,
                                       return_convergence_delta=True)
 token_scores = token_ig.numpy().sum(-1)
+# the gradient family at the embedding layer: one right-Riemann step of the same integral is
+# (e(x) - e(baseline)) * dF/de at x — input x gradient, no path
+one_step = lig.attribute(tg.tensor(ids), baselines=tg.tensor(baseline), target=[int(p) for p in predicted],
+                         additional_forward_args=(tg.tensor(attention),), n_steps=1, method="riemann_right")
+gradient_scores = one_step.numpy().sum(-1)
 print(f"layer IG completeness through the embeddings: max |delta| {np.abs(token_delta.numpy()).max():.1e}")
 occluded = explain.FeatureAblation(classify).attribute(
     tg.tensor(ids), baselines=tg.tensor(np.where(attention == 1, tokenizer.mask_token_id, ids)),
@@ -425,14 +432,16 @@ for i, sentence in enumerate(sentences):
     tokens = tokenizer.convert_ids_to_tokens([int(t) for t in ids[i][:n]])
     label = "positive" if predicted[i] == 1 else "negative"
     rows += [(f"{label}: integrated gradients", tokens, token_scores[i][:n]),
+             (f"{label}: embedding x gradient (one step, no path)", tokens, gradient_scores[i][:n]),
              (f"{label}: occlusion ([MASK] each token)", tokens, occluded[i][:n]),
              (f"{label}: attention rollout from [CLS] (not an explanation by itself)", tokens,
               rollout[i, 0, :n])]
     print(f"{label:8s} IG        ", tokens_terminal(tokens, token_scores[i][:n], colour=False))
+    print(f"{'':8s} x gradient", tokens_terminal(tokens, gradient_scores[i][:n], colour=False))
     print(f"{'':8s} occlusion ", tokens_terminal(tokens, occluded[i][:n], colour=False))
     best = tokens[int(np.argmax(np.abs(token_scores[i][1:n - 1]))) + 1]
     print(f"{'':8s} the token IG finds most important: {best!r}")
-write_text(OUTPUT / "10_bert_tokens.html", tokens_html(rows, title="SST-2: three views of two sentences"))
+write_text(OUTPUT / "10_bert_tokens.html", tokens_html(rows, title="SST-2: four views of two sentences"))
 print("token-highlighted page:", OUTPUT / "10_bert_tokens.html")
 scores_positive = dict(zip(tokenizer.convert_ids_to_tokens([int(t) for t in ids[0]]), token_scores[0]))
 assert max(scores_positive.get("gorgeous", 0), scores_positive.get("witty", 0)) > 0
