@@ -54,7 +54,7 @@ def assert_one_line_error(code, err, *expected):
 def test_help_lists_every_command_with_its_one_line_help(capsys):
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0
-    assert len(COMMANDS) == 10
+    assert len(COMMANDS) == 11
     for name in COMMANDS:
         module = cli._command_module(name)
         first_words = " ".join(module.HELP.split()[:3])

@@ -26,5 +26,6 @@ COMMANDS = {
     "predict": "predict",      # labels for images, sentences or tokens from a run
     "export": "export",        # weights only, as safetensors (Hugging Face layout for BERT/GPT)
     "explain": "explain",      # attributions for images and text (heatmaps, highlighted tokens)
+    "serve": "serve",          # runs over HTTP: OpenAI-compatible completions, classify, NER, images
     "lab": "lab",              # teaching labs: start, check, grade (the local autograder)
 }
