@@ -58,7 +58,12 @@ NOT_RUN = (
     ("python3 -m venv .venv", "creating the venv: .ci/run does this"),
     (".venv/bin/pip install", "installing: .ci/run does this"),
     (".venv/bin/python -m pytest", "the test suite itself"),
+    ("curl ", "run against the server the README's `serve ... &` line starts (serve_smoke below)"),
+    ("kill %1", "stops that server: serve_smoke sends SIGINT to its PID"),
 )
+
+#: a ```python block that starts with this line talks to the README's server: serve_smoke runs it
+SERVER_EXAMPLE = "# with the server above running"
 
 
 def _bash_blocks(text):
@@ -125,7 +130,7 @@ def test_the_readme_has_commands_for_every_subcommand_it_documents():
     assert any(argv[:1] == UNDER_LAUNCHER and "--distributed" in argv for argv in readme_commands()), \
         "the README shows no distributed training command"
     for name in ("train", "evaluate", "gpt", "generate", "predict", "explain", "export", "pretrain",
-                 "finetune", "lab"):
+                 "finetune", "serve", "lab"):
         assert name in used, f"the README shows no `{name}` command"
     assert None in used, "the README shows no main-job command"
 
@@ -147,6 +152,9 @@ def test_every_readme_command_runs_in_smoke_form(tmp_path):
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     for argv in readme_commands():
+        if argv[:1] == ["serve"]:
+            serve_smoke(argv, tmp_path, env)
+            continue
         full = full_command(argv)
         if full is None:
             continue
@@ -159,10 +167,74 @@ def test_every_readme_command_runs_in_smoke_form(tmp_path):
         assert "Traceback" not in done.stderr
 
 
+def _server_lines(serve_argv):
+    """The curl lines of the bash block that holds the README's ``serve ... &`` line, in order."""
+    for block in _bash_blocks(README.read_text()):
+        text = block.replace("\\\n", " ")
+        if "tinygrad_edu serve" in text:
+            return [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
+    return []
+
+
+def serve_smoke(argv, folder, env, timeout=60.0):
+    """The README's server, started as written (``&``: in the background) but on a free port; the
+    curl lines of its block and the ``SERVER_EXAMPLE`` python blocks run against it (each must
+    succeed: curl with ``--fail``); then SIGINT (``kill %1`` sends SIGTERM; both stop it cleanly): it
+    must exit 0."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+    words = [w for w in argv if w != "&"]
+    port = words[words.index("--port") + 1] if "--port" in words else "8000"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = str(s.getsockname()[1])
+    words = [free if w == port else w for w in words]
+    server = subprocess.Popen([sys.executable, "-m", "tinygrad_edu"] + words, cwd=folder, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert server.poll() is None, f"README server exited: {shlex.join(words)}\n{server.stdout.read()}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{free}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"README server did not answer /health in {timeout} s"
+            time.sleep(0.2)
+        lines = _server_lines(argv)
+        assert lines, "the README's serve block shows no curl example"
+        if shutil.which("curl") is None:
+            pytest.skip("curl is not installed: the README's curl examples cannot run")
+        for line in lines:
+            curl = shlex.split(line.replace(f":{port}", f":{free}"))
+            done = subprocess.run([curl[0], "--fail", "--max-time", "60"] + curl[1:], cwd=folder,
+                                  capture_output=True, text=True, timeout=90)
+            assert done.returncode == 0 and done.stdout, \
+                f"README curl failed: {line}\n{done.stdout}{done.stderr}"
+        for code in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S):
+            if code.startswith(SERVER_EXAMPLE):
+                done = subprocess.run([sys.executable, "-c", code.replace(f":{port}", f":{free}")],
+                                      cwd=folder, capture_output=True, text=True, timeout=120, env=env)
+                assert done.returncode == 0, f"README client example failed:\n{code}\n{done.stderr[-2000:]}"
+        server.send_signal(signal.SIGINT)
+        out, _ = server.communicate(timeout=30)
+        assert server.returncode == 0 and "server stopped" in out, out[-2000:]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+
+
 def test_the_readme_python_examples_run(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "the README has no python example"
     for code in blocks:
+        if code.startswith(SERVER_EXAMPLE):           # runs in serve_smoke, against the README's server
+            continue
         done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                               timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg"))
         assert done.returncode == 0, f"README example failed:\n{code}\n{done.stderr[-2000:]}"
