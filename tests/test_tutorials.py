@@ -12,9 +12,9 @@ TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
 
 
 # tutorials 03 and 04 train on the real MNIST (and CIFAR-10) images, 06 on tinyshakespeare, 07 on SST-2 and
-# CoNLL-2003, 10 on MNIST and SST-2 (all staged together in ../shared/data)
+# CoNLL-2003, 10 on MNIST and SST-2, 11 on tinyshakespeare and SST-2 (all staged together in ../shared/data)
 NEEDS_DATA = {"03_mlp_and_optimizers.py", "04_convolution_and_vgg.py", "06_gpt_shakespeare.py",
-              "07_bert_pretrain_and_transfer.py", "10_explaining_models.py"}
+              "07_bert_pretrain_and_transfer.py", "10_explaining_models.py", "11_serving_models.py"}
 
 
 def staged_data():
