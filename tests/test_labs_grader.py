@@ -160,6 +160,22 @@ def test_cli_list_release_and_bugs(tmp_path):
     assert bugs.stdout.count("\n| ") >= 4 and "not caught" not in bugs.stdout
 
 
+def test_release_names_a_missing_handout_or_an_unwritable_folder_in_one_line(tmp_path):
+    import dataclasses
+    import shutil
+
+    from tinygrad_edu.commands import UsageError
+    from tinygrad_edu.labs.student import write_student_version
+    broken = dataclasses.replace(LAB1, folder=tmp_path / LAB1.folder.name)
+    shutil.copytree(LAB1.folder, broken.folder)
+    (broken.folder / "handout.md").unlink()
+    with pytest.raises(UsageError, match=r"lab 1 \(.*\): its handout.md is missing from"):
+        write_student_version(broken, tmp_path / "out")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UsageError, match="cannot write the lab's files there"):
+        write_student_version(LAB1, tmp_path / "a_file" / "lab1")
+
+
 def test_markers_refuse_malformed_regions():
     def student(text):
         return make_student_source(text, LAB1)

@@ -45,12 +45,19 @@ def write_student_version(lab, folder, force=False):
     if target.exists() and not force:
         raise UsageError(f"DIR {folder}: {lab.student_file} is already there (your work?); "
                          f"pass --force to overwrite it, or choose another folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {target: source,
-             folder / "handout.md": (lab.folder / "handout.md").read_text(),
-             folder / "public_tests.py": (lab.folder / "public_tests.py").read_text()}
-    for path, text in files.items():
-        _write(path, text)
+    files = {target: source}
+    for name in ("handout.md", "public_tests.py"):
+        shipped = lab.folder / name
+        if not shipped.is_file():
+            raise UsageError(f"lab {lab.number} ({lab.name}): its {name} is missing from {lab.folder} "
+                             "(a broken install: reinstall tinygrad_edu)")
+        files[folder / name] = shipped.read_text()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            _write(path, text)
+    except OSError as exc:
+        raise UsageError(f"DIR {folder}: cannot write the lab's files there ({exc.strerror})") from None
     return list(files)
 
 
