@@ -53,27 +53,6 @@ def _mask_array(who, attention_mask, shape, xp):
     return mask
 
 
-def _layer_head_masks(who, head_mask, num_layers, num_heads, like):
-    """Hugging Face's ``head_mask`` as one (1, heads, 1, 1) Tensor per layer (None stays None).
-
-    ``head_mask`` is (heads,) — the same mask for every layer — or (layers, heads); entry ξ[l, h]
-    multiplies head h's attention probabilities in layer l (1.0 keeps the head, 0.0 removes it).
-    A Tensor that requires grad keeps its graph, so ∂loss/∂ξ (Michel et al., 2019's head-importance
-    score) comes out of an ordinary backward pass."""
-    if head_mask is None:
-        return None
-    if isinstance(head_mask, Tensor):
-        mask = head_mask if head_mask.dtype == like.dtype else head_mask.to(like.dtype)
-    else:
-        mask = Tensor._wrap(array_module(like.array).asarray(head_mask, dtype=like.dtype))
-    if tuple(mask.shape) not in ((num_heads,), (num_layers, num_heads)):
-        raise ValueError(f"{who}: head_mask has shape {tuple(mask.shape)}, expected ({num_heads},) (one "
-                         f"entry per head, every layer) or ({num_layers}, {num_heads}) (layers, heads)")
-    if mask.ndim == 1:
-        return tuple(mask.reshape(1, num_heads, 1, 1) for _ in range(num_layers))
-    return tuple(mask[i].reshape(1, num_heads, 1, 1) for i in range(num_layers))
-
-
 # =============================================================================================
 # Embeddings
 # =============================================================================================
@@ -245,7 +224,7 @@ class BertLayer(nn.Module):
 
 class BertEncoder(nn.Module):
     """``layer``: a ModuleList of ``num_hidden_layers`` BertLayers applied in turn.  ``head_mask``:
-    None or one (1, heads, 1, 1) mask per layer (``_layer_head_masks``)."""
+    None or one (1, heads, 1, 1) mask per layer (``models/head_mask.layer_head_masks``)."""
 
     def __init__(self, config):
         super().__init__()

@@ -12,7 +12,8 @@ from ...nn import functional as F
 from ...tensor import Tensor
 from .config import (IGNORE_INDEX, BertConfig, BertModelOutput, MaskedLMOutput, SequenceClassifierOutput,
                      TokenClassifierOutput)
-from .layers import BertEmbeddings, BertEncoder, BertOnlyMLMHead, BertPooler, _layer_head_masks, _mask_array
+from ..head_mask import layer_head_masks
+from .layers import BertEmbeddings, BertEncoder, BertOnlyMLMHead, BertPooler, _mask_array
 from .pretrained import BertPreTrainedModel
 
 
@@ -53,8 +54,8 @@ class BertModel(BertPreTrainedModel):
         if attention_mask is not None:
             xp = array_module(x.array)
             bias = _padding_bias(attention_mask, x.shape[0], x.shape[1], x.dtype, xp)
-        masks = _layer_head_masks("BertModel", head_mask, self.config.num_hidden_layers,
-                                  self.config.num_attention_heads, x)
+        masks = layer_head_masks("BertModel", head_mask, self.config.num_hidden_layers,
+                                 self.config.num_attention_heads, x)
         x, hidden_states, attentions = self.encoder(x, bias, output_attentions, output_hidden_states, masks)
         pooled = self.pooler(x) if self.pooler is not None else None
         return BertModelOutput(x, pooled, hidden_states, attentions)

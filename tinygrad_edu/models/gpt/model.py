@@ -11,11 +11,12 @@ import numpy as np
 
 from ... import creation, nn
 from ...autograd import grad_mode
-from ...backend import array_module, to_device
+from ...backend import to_device
 from ...nn import functional as F
 from ...nn import init
 from ...optim import AdamW
 from ...tensor import Tensor
+from ..head_mask import layer_head_masks
 from .blocks import Block
 from .config import GPTConfig
 from .decode import DecodePlan
@@ -105,7 +106,7 @@ class GPT(nn.Module):
             for i, block in enumerate(self.transformer.h):
                 x = block(x, kv_cache=kv_cache, layer_idx=i)
             return self.transformer.ln_f(x)
-        masks = _layer_head_masks(head_mask, self.config.n_layer, self.config.n_head, x)
+        masks = layer_head_masks("GPT", head_mask, self.config.n_layer, self.config.n_head, x)
         attentions = []
         for i, block in enumerate(self.transformer.h):
             out = block(x, kv_cache=kv_cache, layer_idx=i, head_mask=None if masks is None else masks[i],
@@ -274,21 +275,3 @@ class GPT(nn.Module):
                              "this GPT ties them (an untied checkpoint cannot be represented)")
         model.load_state_dict(ours)
         return model
-
-
-def _layer_head_masks(head_mask, n_layer, n_head, like):
-    """``head_mask`` ((n_head,) for every layer, or (n_layer, n_head)) as one (1, n_head, 1, 1)
-    Tensor per layer in ``like``'s dtype, or None.  A Tensor that requires grad keeps its graph
-    (so ∂loss/∂ξ comes out of a backward pass: Michel et al., 2019's head importance)."""
-    if head_mask is None:
-        return None
-    if isinstance(head_mask, Tensor):
-        mask = head_mask if head_mask.dtype == like.dtype else head_mask.to(like.dtype)
-    else:
-        mask = Tensor._wrap(array_module(like.array).asarray(head_mask, dtype=like.dtype))
-    if tuple(mask.shape) not in ((n_head,), (n_layer, n_head)):
-        raise ValueError(f"GPT: head_mask has shape {tuple(mask.shape)}, expected ({n_head},) (one entry "
-                         f"per head, every layer) or ({n_layer}, {n_head}) (layers, heads)")
-    if mask.ndim == 1:
-        return tuple(mask.reshape(1, n_head, 1, 1) for _ in range(n_layer))
-    return tuple(mask[i].reshape(1, n_head, 1, 1) for i in range(n_layer))
