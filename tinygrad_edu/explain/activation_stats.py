@@ -85,6 +85,8 @@ from ..nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..tensor import Tensor
+from ..training.plots import _pyplot
+from ..training.run_folder import write_json_atomic
 
 FORMAT = "tinygrad_edu.activation_statistics"
 VERSION = 1
@@ -321,24 +323,13 @@ class ActivationStatistics:
     def save(self, path):
         """Write ``to_dict()`` as JSON to ``path`` atomically (a temporary file, then a rename), so
         a crash never leaves half a file.  Returns ``path``."""
-        return write_json_atomic(path, self.to_dict())
+        return write_json_atomic(path, self.to_dict(), allow_nan=False)
 
     @staticmethod
     def load(path):
         """The dict a ``save`` wrote (the module's ``load``); pass it as ``previous=`` to continue the
         records, or to ``plot_activation_statistics``."""
         return load(path)
-
-
-def write_json_atomic(path, obj):
-    """``obj`` as JSON into ``path.tmp``, then renamed over ``path`` (``os.replace`` is atomic)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
 
 
 def load(path):
@@ -372,17 +363,6 @@ def rebin(counts, edges, grid):
     new edges and differenced.  The total is kept for the part of the range that ``grid`` covers."""
     cumulative = np.concatenate([[0.0], np.cumsum(np.asarray(counts, np.float64))])
     return np.diff(np.interp(grid, np.asarray(edges, np.float64), cumulative))
-
-
-def _pyplot():
-    import matplotlib
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        try:
-            matplotlib.use("Agg")
-        except Exception:  # noqa: BLE001  (a backend already in use: keep it)
-            pass
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _series(records, layer, key):

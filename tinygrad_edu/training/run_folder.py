@@ -35,14 +35,16 @@ class RunFolderError(ValueError):
     """A run-folder problem the user can fix; the message is one line."""
 
 
-def write_json_atomic(path, obj):
-    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename (never half a file)."""
+def write_json_atomic(path, obj, allow_nan=True):
+    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename (never half a file);
+    ``allow_nan=False`` refuses NaN and infinities (strict JSON readers reject them).  Returns ``path``."""
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
+        json.dump(obj, f, indent=1, sort_keys=True, allow_nan=allow_nan)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    return path
 
 
 def check_out_folder(out, option="--out"):
@@ -70,7 +72,8 @@ def read_config(run, option="RUN"):
             saved = json.load(f)
     except (OSError, ValueError) as exc:
         raise RunFolderError(f"{option} {run}: cannot read {CONFIG_FILE}: {exc}") from None
-    if not isinstance(saved, dict) or saved.get("kind") not in KINDS or not isinstance(saved.get("config"), dict):
+    if (not isinstance(saved, dict) or saved.get("kind") not in KINDS
+            or not isinstance(saved.get("config"), dict)):
         raise RunFolderError(f"{option} {run}: {CONFIG_FILE} is not a run configuration (expected a "
                              f"'kind' among {sorted(KINDS)} and a 'config' object)")
     return saved["kind"], saved["config"]
@@ -140,7 +143,6 @@ def read_checkpoint(path, purpose="resume from"):
         raise RunFolderError(f"cannot {purpose} {path}: it is not a training checkpoint (it has no "
                              "'model' entry)")
     return ckpt
-
 
 
 def on_main_process(fn, *args, **kwargs):
