@@ -8,10 +8,8 @@ timeout, and stopped by its PID afterwards.
         with Server(runs["gpt"]) as server:
             reply = server.post("/v1/completions", {...})
 """
-import dataclasses
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +20,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from run_factories import finetune_run, make_tiny_bert, quiet, write_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("TINYGRAD_EDU_DATA", "")
@@ -43,15 +42,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _quiet(message):
-    pass
-
-
-def _write_config(folder, kind, config):
-    from tinygrad_edu.training.run_folder import write_json_atomic
-    os.makedirs(folder, exist_ok=True)
-    write_json_atomic(os.path.join(folder, "config.json"),
-                      {"kind": kind, "format": 1, "config": dataclasses.asdict(config)})
+_quiet = quiet
+_write_config = write_config
 
 
 def make_runs(root):
@@ -84,24 +76,10 @@ def make_runs(root):
             progress_bar=False)
         runs["image"] = folder
     if _has_minilm():
-        from tinygrad_edu.models.bert import BertConfig
-        from tinygrad_edu.training import finetune
-        bert_dir = os.path.join(root, "tiny_bert")
-        os.makedirs(bert_dir, exist_ok=True)
-        BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                   intermediate_size=32, max_position_embeddings=64).to_json(
-                       os.path.join(bert_dir, "config.json"))
-        shutil.copy(os.path.join(finetune.minilm_folder(), "vocab.txt"), bert_dir)
-        for task, name, needs in (("sst2", "sst2", "sst2"), ("conll2003", "ner", "conll2003")):
-            if not _has(needs):
-                continue
-            folder = os.path.join(root, name)
-            config = finetune.FinetuneConfig(task=task, init="scratch", model_dir=bert_dir, epochs=1,
-                                             batch_size=4, limit_train=8, limit_eval=8, max_steps=2,
-                                             max_length=32, lr=1e-3)
-            _write_config(folder, "finetune", config)
-            finetune.finetune(config, folder, log=_quiet, progress_bar=False)
-            runs[name] = folder
+        bert_dir = make_tiny_bert(os.path.join(root, "tiny_bert"))
+        for task, name in (("sst2", "sst2"), ("conll2003", "ner")):
+            if _has(task):
+                runs[name] = finetune_run(os.path.join(root, name), bert_dir, task, max_length=32)
     return runs
 
 

@@ -20,6 +20,7 @@ import time
 import numpy as np
 import pytest
 
+from run_factories import finetune_run, make_tiny_bert, quiet, write_config
 from tinygrad_edu import from_numpy, no_grad
 
 DATA = os.environ.get("TINYGRAD_EDU_DATA", "")
@@ -79,15 +80,8 @@ def run_cli(*argv):
         return 2
 
 
-def _quiet(message):
-    pass
-
-
-def _write_config(folder, kind, config):
-    from tinygrad_edu.training.run_folder import write_json_atomic
-    os.makedirs(folder, exist_ok=True)
-    write_json_atomic(os.path.join(folder, "config.json"),
-                      {"kind": kind, "format": 1, "config": dataclasses.asdict(config)})
+_quiet = quiet
+_write_config = write_config
 
 
 # ------------------------------------------------------------------------------------------------
@@ -143,27 +137,14 @@ def mlm_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_bert_dir(tmp_path_factory):
-    """A 1-layer, 16-wide BERT 'model folder' with MiniLM's vocabulary: fine-tuning it from scratch takes
-    a fraction of a second (MiniLM itself is 22M parameters)."""
-    from tinygrad_edu.models.bert import BertConfig
-    from tinygrad_edu.training.finetune import minilm_folder
+    """A 1-layer, 16-wide BERT 'model folder' with MiniLM's vocabulary (``run_factories``)."""
     if not _has_minilm():
         pytest.skip("the MiniLM vocabulary is not installed")
-    folder = tmp_path_factory.mktemp("tiny_bert")
-    BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-               intermediate_size=32, max_position_embeddings=64).to_json(str(folder / "config.json"))
-    shutil.copy(os.path.join(minilm_folder(), "vocab.txt"), folder)
-    return str(folder)
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
 
 
 def _finetune_run(tmp_path_factory, tiny_bert_dir, task):
-    from tinygrad_edu.training import finetune
-    folder = str(tmp_path_factory.mktemp("runs") / task)
-    config = finetune.FinetuneConfig(task=task, init="scratch", model_dir=tiny_bert_dir, epochs=1, batch_size=4,
-                                     limit_train=8, limit_eval=8, max_steps=2, max_length=16, lr=1e-3)
-    _write_config(folder, "finetune", config)
-    finetune.finetune(config, folder, log=_quiet, progress_bar=False)
-    return folder
+    return finetune_run(tmp_path_factory.mktemp("runs") / task, tiny_bert_dir, task)
 
 
 @pytest.fixture(scope="module")
