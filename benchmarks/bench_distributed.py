@@ -68,7 +68,26 @@ def find_mpiexec():
 
 
 def free_port():
-    with socket.socket() as s:
+    """A port for torch.distributed's rendezvous (rank 0 binds it after the launch, so it is only
+    *probably* free then).  It is drawn below the kernel's ephemeral range (``ip_local_port_range``,
+    32768-60999 on Linux), where ``bind(("", 0))`` never hands out ports: another process that asks
+    for "any free port" between the draw and rank 0's bind (a test's server, say) cannot take it."""
+    import random
+    low, high = 20000, 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = min(high, int(f.read().split()[0]))
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(100):
+        port = random.randrange(low, max(high, low + 1))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:                   # no luck: any free port
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

@@ -244,6 +244,7 @@ class TorchWorld:
 
     def close(self):
         if self.size > 1:
+            self.tdist.barrier()                 # both ranks done with every collective first
             self.tdist.destroy_process_group()
 
 
@@ -345,6 +346,12 @@ def measure(lib, model_name, batch, names, warmup=2, rounds=5, steps_per_round=2
         with contextlib.redirect_stdout(io.StringIO()):
             result["ping_pong"] = [[n, t] for n, t in table(world.dist.comm(), sizes=[8, 1 << 22])]
     if lib == "torch":
+        # the DDP wrappers (their reducers hold gloo state) go before the process group does: left to
+        # the interpreter's exit, a rank now and then aborted ("terminate called without an active
+        # exception") after its work was done, and the launch failed
+        variants.clear()
+        import gc
+        gc.collect()
         world.close()
     return result, world.rank
 
