@@ -258,6 +258,29 @@ def approximation_parameters(method, n_steps, who="IntegratedGradients"):
     raise ValueError(f"{who}: method must be one of {', '.join(METHODS)}; got {method!r}")
 
 
+def step_chunks(n_steps, batch_size, internal_batch_size, who):
+    """The path points evaluated together, as ranges of step indices.
+
+    ``internal_batch_size`` counts *rows* given to the model at once, as in Captum: a chunk of k steps
+    for a batch of N examples is k·N rows, so k = internal_batch_size // N — but always at least one
+    whole step (a chunk never splits a step's N examples).  ``None``: every step at once."""
+    if internal_batch_size is None:
+        return [range(n_steps)]
+    if (isinstance(internal_batch_size, bool) or not isinstance(internal_batch_size, (int, np.integer))
+            or internal_batch_size < 1):
+        raise ValueError(f"{who}: internal_batch_size must be None or a positive int (rows per forward "
+                         f"pass), got {internal_batch_size!r}")
+    per = max(1, int(internal_batch_size) // batch_size)
+    return [range(s, min(s + per, n_steps)) for s in range(0, n_steps, per)]
+
+
+def path_points(starts, diffs, alphas, steps):
+    """The points start + α_s · diff of the straight path for the steps ``steps``, stacked step-major
+    (row s·N + n is example n at step s), one array per input."""
+    return tuple(array_module(b).concatenate([b + alphas[s] * d for s in steps], axis=0)
+                 for b, d in zip(starts, diffs))
+
+
 # ------------------------------------------------------------------------------------------------
 # leave the model as it was
 # ------------------------------------------------------------------------------------------------

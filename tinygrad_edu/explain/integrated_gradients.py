@@ -26,7 +26,8 @@ import numpy as np
 from ..backend import array_module
 from ..tensor import Tensor
 from .core import (Attribution, additional_args, approximation_parameters, as_input_tuple, as_output,
-                   baselines_like, gradients, preserved_state, repeat_args, repeat_target)
+                   baselines_like, gradients, path_points, preserved_state, repeat_args, repeat_target,
+                   step_chunks)
 
 
 def check_target_count(target, batch_size, who):
@@ -42,43 +43,23 @@ def check_target_count(target, batch_size, who):
                          f"({batch_size},); got shape {tuple(array.shape)}")
 
 
-def steps_per_chunk(internal_batch_size, batch_size, n_steps, who="IntegratedGradients"):
-    """How many path points (steps) go through the model together.
-
-    ``internal_batch_size`` counts *rows* given to the model at once, as in Captum: a chunk of k steps
-    for a batch of N examples is k·N rows, so k = internal_batch_size // N — but always at least one
-    whole step (a chunk never splits a step's N examples), and at most ``n_steps``.  ``None``: every
-    step at once."""
-    if internal_batch_size is None:
-        return n_steps
-    if (isinstance(internal_batch_size, bool) or not isinstance(internal_batch_size, (int, np.integer))
-            or internal_batch_size < 1):
-        raise ValueError(f"{who}: internal_batch_size must be None or a positive int (rows per forward "
-                         f"pass), got {internal_batch_size!r}")
-    return max(1, min(n_steps, int(internal_batch_size) // batch_size))
-
-
 def integrate_gradients(forward_func, arrays, baselines, weights, alphas, target=None, args=(),
                         internal_batch_size=None, who="IntegratedGradients"):
     """``Σ_k w_k ∂F/∂x (b + α_k (x − b))`` for each input: the weighted sum of the gradients along the
     straight path from ``baselines`` to ``arrays`` (not yet multiplied by x − b).
 
-    The steps are evaluated in chunks (see ``steps_per_chunk``): a chunk of k steps stacks the k
+    The steps are evaluated in chunks (``core.step_chunks``): a chunk of k steps stacks the k
     scaled copies of the batch, step-major (rows k·N + n), runs one forward and one backward pass,
     and adds its k gradients, weighted, into a running sum.  Only one chunk's points and graph are
     alive at a time, so memory does not grow with ``n_steps``; the sum is taken in step order, so the
     result does not depend on the chunk size."""
     n = arrays[0].shape[0]
-    n_steps = len(alphas)
-    per_chunk = steps_per_chunk(internal_batch_size, n, n_steps, who)
     diffs = tuple(x - b for x, b in zip(arrays, baselines))
     totals = [array_module(x).zeros(x.shape, dtype=np.result_type(x.dtype, d.dtype))
               for x, d in zip(arrays, diffs)]
-    for start in range(0, n_steps, per_chunk):
-        steps = range(start, min(start + per_chunk, n_steps))
+    for steps in step_chunks(len(alphas), n, internal_batch_size, who):
         k = len(steps)
-        points = tuple(array_module(b).concatenate([b + alphas[s] * d for s in steps])
-                       for b, d in zip(baselines, diffs))
+        points = path_points(baselines, diffs, alphas, steps)
         grads, _ = gradients(forward_func, points, repeat_target(target, k), repeat_args(args, k), who)
         for total, g in zip(totals, grads):
             g = g.reshape((k, n) + g.shape[1:])
@@ -105,7 +86,7 @@ class IntegratedGradients(Attribution):
     * ``method``: ``riemann_left``, ``riemann_right``, ``riemann_middle``, ``riemann_trapezoid`` or
       ``gausslegendre`` — the quadrature rule; Gauss–Legendre is exact for polynomials of degree
       2·n_steps − 1, so it needs the fewest steps on smooth models;
-    * ``internal_batch_size``: rows per forward pass (see ``steps_per_chunk``); results are the same
+    * ``internal_batch_size``: rows per forward pass (see ``core.step_chunks``); results are the same
       for every value, only memory and speed change."""
 
     def __init__(self, forward_func, multiply_by_inputs=True):

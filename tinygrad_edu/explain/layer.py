@@ -31,7 +31,8 @@ from ..backend import array_module
 from ..nn.module import Module
 from ..tensor import Tensor
 from .core import (Attribution, additional_args, approximation_parameters, as_input_tuple, as_output,
-                   baselines_like, preserved_state, repeat_args, repeat_target, run_forward)
+                   baselines_like, path_points, preserved_state, repeat_args, repeat_target, run_forward,
+                   step_chunks)
 
 __all__ = ["LayerAttribution", "LayerActivation", "LayerGradCam", "LayerIntegratedGradients",
            "LayerConductance"]
@@ -170,22 +171,6 @@ def _tile(arrays, k):
     return tuple(array_module(a).concatenate([a] * k, axis=0) for a in arrays)
 
 
-def _check_batch_size(internal_batch_size, who):
-    if internal_batch_size is not None and (not isinstance(internal_batch_size, (int, np.integer))
-                                            or isinstance(internal_batch_size, bool)
-                                            or internal_batch_size < 1):
-        raise ValueError(f"{who}: internal_batch_size must be None or a positive int, got "
-                         f"{internal_batch_size!r}")
-
-
-def _chunks(n_points, n_examples, internal_batch_size, least=1):
-    """Ranges of path points evaluated together: all at once, or about internal_batch_size rows."""
-    if internal_batch_size is None:
-        return [range(n_points)]
-    per = max(least, internal_batch_size // n_examples)
-    return [range(s, min(s + per, n_points)) for s in range(0, n_points, per)]
-
-
 # ------------------------------------------------------------------------------------------------
 # the methods
 # ------------------------------------------------------------------------------------------------
@@ -308,18 +293,18 @@ class LayerIntegratedGradients(LayerAttribution):
         arrays, _ = as_input_tuple(inputs, who)
         bases = baselines_like(baselines, arrays, who)
         weights, alphas = approximation_parameters(method, n_steps, who)
-        _check_batch_size(internal_batch_size, who)
         args = additional_args(additional_forward_args)
         n = arrays[0].shape[0]
+        chunks = step_chunks(len(alphas), n, internal_batch_size, who)
         with preserved_state(self.forward_func, self.layer):
             a_x, is_tuple = layer_values(self.forward_func, self.layer, arrays, args,
                                          attribute_to_layer_input, who)
             a_b, _ = layer_values(self.forward_func, self.layer, bases, args, attribute_to_layer_input, who)
+            a_d = tuple(x - b for x, b in zip(a_x, a_b))
             totals = [array_module(a).zeros_like(a) for a in a_x]
-            for steps in _chunks(len(alphas), n, internal_batch_size):
+            for steps in chunks:
                 k = len(steps)
-                points = tuple(array_module(x).concatenate([b + alphas[s] * (x - b) for s in steps], axis=0)
-                               for x, b in zip(a_x, a_b))
+                points = path_points(a_b, a_d, alphas, steps)
                 grads, _, _ = layer_gradients(self.forward_func, self.layer, _tile(arrays, k),
                                               repeat_target(target, k), repeat_args(args, k),
                                               attribute_to_layer_input, who, replace=points)
@@ -328,7 +313,7 @@ class LayerIntegratedGradients(LayerAttribution):
                     for j, s in enumerate(steps):
                         total += weights[s] * g[j]
             if self._multiply_by_inputs:
-                totals = [t * (x - b) for t, x, b in zip(totals, a_x, a_b)]
+                totals = [t * d for t, d in zip(totals, a_d)]
             attributions = as_output(tuple(totals), is_tuple)
             if not return_convergence_delta:
                 return attributions
@@ -371,15 +356,15 @@ class LayerConductance(LayerAttribution):
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
             raise ValueError(f"{who}: n_steps must be a positive int, got {n_steps!r}")
         _, alphas = approximation_parameters(method, int(n_steps) + 1, who)
-        _check_batch_size(internal_batch_size, who)
         args = additional_args(additional_forward_args)
         n = arrays[0].shape[0]
+        chunks = step_chunks(len(alphas), n, internal_batch_size, who)
+        diffs = tuple(x - b for x, b in zip(arrays, bases))
         with preserved_state(self.forward_func, self.layer):
             grads_at, values_at, is_tuple = None, None, False
-            for steps in _chunks(len(alphas), n, internal_batch_size):
+            for steps in chunks:
                 k = len(steps)
-                path = tuple(array_module(x).concatenate([b + alphas[s] * (x - b) for s in steps], axis=0)
-                             for x, b in zip(arrays, bases))
+                path = path_points(bases, diffs, alphas, steps)
                 grads, values, is_tuple = layer_gradients(self.forward_func, self.layer, path,
                                                           repeat_target(target, k), repeat_args(args, k),
                                                           attribute_to_layer_input, who)
