@@ -16,7 +16,7 @@ Needs the ``serve`` extra: ``pip install -e '.[serve]'`` (Starlette and uvicorn)
 import signal
 
 from . import UsageError
-from .checks import positive_float, positive_int
+from .checks import nonnegative_float, positive_float, positive_int
 
 HELP = "serve runs over HTTP: OpenAI-compatible completions, classification, NER, images"
 
@@ -39,7 +39,7 @@ def add_arguments(parser):
                         help="largest max_tokens a completion may ask for (default 1024)")
     parser.add_argument("--max-batch", type=positive_int, default=32, metavar="N",
                         help="inputs per dynamic classification batch (default 32)")
-    parser.add_argument("--max-wait-ms", type=_nonnegative, default=5.0, metavar="MS",
+    parser.add_argument("--max-wait-ms", type=nonnegative_float, default=5.0, metavar="MS",
                         help="how long the first request of a batch waits for others (default 5)")
     parser.add_argument("--no-batching", action="store_true", help="classify each request alone")
     parser.add_argument("--shutdown-timeout", type=positive_float, default=10.0, metavar="S",
@@ -55,17 +55,6 @@ def _port(text):
         value = -1
     if not 0 < value < 65536:
         raise argparse.ArgumentTypeError(f"expected a TCP port 1..65535, got {text!r}")
-    return value
-
-
-def _nonnegative(text):
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return value
 
 

@@ -87,6 +87,7 @@ from ..nn.module import Module
 from ..tensor import Tensor
 from ..training.plots import _pyplot
 from ..training.run_folder import write_json_atomic
+from .render import save_figure
 
 FORMAT = "tinygrad_edu.activation_statistics"
 VERSION = 1
@@ -392,10 +393,8 @@ def plot_activation_statistics(stats_or_path, out_png, bins=None):
         _plot_health(axes[row][1], records, layer, steps)
     _plot_parameters(axes[-1][0], axes[-1][1], records, data["parameters"], steps)
     fig.tight_layout()
-    tmp = f"{out_png}.tmp"
-    fig.savefig(tmp, dpi=80 if rows > 12 else 100, format="png")
+    save_figure(fig, out_png, dpi=80 if rows > 12 else 100)
     plt.close(fig)
-    os.replace(tmp, out_png)
     return out_png
 
 

@@ -20,12 +20,14 @@ import os
 
 import numpy as np
 
+from ..backend import to_device
+
 
 def to_numpy(values):
     """A NumPy array from a Tensor, a CuPy array or anything array-like."""
     array = getattr(values, "array", values)
-    if hasattr(array, "get"):                     # CuPy → host memory
-        array = array.get()
+    if hasattr(array, "shape"):
+        array = to_device(array, "cpu")           # a CuPy array → host memory
     return np.asarray(array)
 
 
@@ -93,18 +95,20 @@ def save_heatmap(image_hwc, attribution, path, title=""):
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
 
-def _save_figure(fig, path):
-    """Write atomically: a reader never sees half a PNG."""
+def save_figure(fig, path, dpi=100):
+    """Write a figure as PNG atomically (a temporary file, then a rename): a reader never sees half a
+    PNG."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp")
-    fig.savefig(tmp, format="png", dpi=100)
+    fig.savefig(tmp, format="png", dpi=dpi)
     os.replace(tmp, path)
+    return path
 
 
 def _colour(score, scale):
