@@ -26,7 +26,7 @@ import numpy as np
 
 from . import harness
 from .floors import floor_builder
-from .harness import Row, Workload, benchmark_parser
+from .harness import Row, Workload
 
 SEED = 0
 
@@ -204,31 +204,12 @@ ROWS = {"ig_mlp": ig_row, "ig_lenet": lambda: ig_row("lenet5", n=4, n_steps=32),
         "occlusion_lenet": occlusion_row, "deeplift_lenet": deeplift_row}
 
 
-def parse_args(argv=None):
-    p = benchmark_parser("python -m benchmarks.bench_explain", __doc__, ROWS, repeat=7, warmup=1,
-                         min_round_ms=200.0, profile_calls=5)
-    return p.parse_args(argv)
-
-
 def main(argv=None, reexec=True):
     """The command line; ``reexec=False`` keeps the process (for tests: see harness.set_threads)."""
-    args = parse_args(argv)
-    warning = harness.slow_blas_warning()
-    if warning:
-        print(warning, file=sys.stderr)
-    names = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = [n for n in names if n not in ROWS]
-    if unknown:
-        raise SystemExit(f"bench_explain: unknown row {unknown[0]!r}; choose from {', '.join(ROWS)}")
-    rows = [ROWS[n]() for n in names]
-    if args.profile:
-        harness.profile_rows(rows, args.threads[0], args.profile_calls, reexec=reexec)
-        return 0
-    report = harness.run_rows(rows, args.threads, args.warmup, args.repeat, args.min_round_ms / 1e3,
-                              log=lambda s: print(s, file=sys.stderr), reexec=reexec)
-    harness.print_and_save(report, [f"  {row.name}: {row.note}" for row in rows], args.json, args.markdown,
-                           title="Explanation methods: tinygrad_edu vs Captum on PyTorch")
-    return 0
+    return harness.rows_main(argv, reexec, "python -m benchmarks.bench_explain", __doc__, ROWS,
+                             "Explanation methods: tinygrad_edu vs Captum on PyTorch",
+                             repeat=7, warmup=1, min_round_ms=200.0,
+                             profile_calls=5)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 
 from . import harness
-from .harness import Row, Workload, benchmark_parser
+from .harness import Row, Workload
 
 SEED = 0
 INPUT, HIDDEN, BATCH = 64, 128, 16
@@ -162,31 +162,12 @@ def lstm_row(steps=32):
 ROWS = {"lstm": lstm_row, "lstm_long": lambda: lstm_row(256)}
 
 
-def parse_args(argv=None):
-    p = benchmark_parser("python -m benchmarks.bench_recurrent", __doc__, ROWS, repeat=11, warmup=2,
-                         min_round_ms=200.0, profile_calls=20)
-    return p.parse_args(argv)
-
-
 def main(argv=None, reexec=True):
     """The command line; ``reexec=False`` keeps the process (for tests: see harness.set_threads)."""
-    args = parse_args(argv)
-    warning = harness.slow_blas_warning()
-    if warning:
-        print(warning, file=sys.stderr)
-    names = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = [n for n in names if n not in ROWS]
-    if unknown:
-        raise SystemExit(f"bench_recurrent: unknown row {unknown[0]!r}; choose from {', '.join(ROWS)}")
-    rows = [ROWS[n]() for n in names]
-    if args.profile:
-        harness.profile_rows(rows, args.threads[0], args.profile_calls, reexec=reexec)
-        return 0
-    report = harness.run_rows(rows, args.threads, args.warmup, args.repeat, args.min_round_ms / 1e3,
-                              log=lambda s: print(s, file=sys.stderr), reexec=reexec)
-    harness.print_and_save(report, [f"  {row.name}: {row.note}" for row in rows], args.json, args.markdown,
-                           title="Recurrent benchmark: tinygrad_edu vs PyTorch")
-    return 0
+    return harness.rows_main(argv, reexec, "python -m benchmarks.bench_recurrent", __doc__, ROWS,
+                             "Recurrent benchmark: tinygrad_edu vs PyTorch",
+                             repeat=11, warmup=2, min_round_ms=200.0,
+                             profile_calls=20)
 
 
 if __name__ == "__main__":

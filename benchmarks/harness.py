@@ -191,3 +191,29 @@ def run_rows(rows, thread_counts=(1,), warmup=3, repeat=21, min_round_s=0.05, ch
     return {"environment": env_by_threads, "results": results,
             "settings": {"warmup": warmup, "repeat": repeat, "min_round_s": min_round_s,
                          "thread_counts": list(thread_counts)}}
+
+
+def rows_main(argv, reexec, prog, doc, rows, title, repeat, warmup, min_round_ms, profile_calls):
+    """The whole command line of a benchmark whose only options are the shared ones
+    (``benchmark_parser``): pick the rows, then profile them or time them and print the table.
+    ``rows`` maps a row name to a function that builds it; ``reexec=False`` keeps the process (tests)."""
+    import sys
+    args = benchmark_parser(prog, doc, rows, repeat=repeat, warmup=warmup, min_round_ms=min_round_ms,
+                            profile_calls=profile_calls).parse_args(argv)
+    warning = slow_blas_warning()
+    if warning:
+        print(warning, file=sys.stderr)
+    names = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [n for n in names if n not in rows]
+    if unknown:
+        raise SystemExit(f"{prog.split()[-1].split('.')[-1]}: unknown row {unknown[0]!r}; choose from "
+                         f"{', '.join(rows)}")
+    built = [rows[n]() for n in names]
+    if args.profile:
+        profile_rows(built, args.threads[0], args.profile_calls, reexec=reexec)
+        return 0
+    report = run_rows(built, args.threads, args.warmup, args.repeat, args.min_round_ms / 1e3,
+                      log=lambda s: print(s, file=sys.stderr), reexec=reexec)
+    notes = [f"  {row.name}: {row.note}" for row in built]
+    print_and_save(report, notes, args.json, args.markdown, title=title)
+    return 0
