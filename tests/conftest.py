@@ -52,3 +52,6 @@ try:
     torch.set_num_threads(1)
 except ImportError:
     pass
+
+# tiny fine-tuned runs as module-scoped fixtures for every test file (tests/run_factories.py)
+from run_factories import ner_run, sst2_run, tiny_bert_dir  # noqa: E402,F401

