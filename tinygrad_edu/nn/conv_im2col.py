@@ -17,6 +17,8 @@ Tests: tests/test_conv_layers.py, tests/test_kernels_cnn.py, tests/op_registry/c
 import numpy as np
 
 from ..backend import array_module, kernel, register_kernel
+from .conv_winograd import (WinogradTiles, winograd_applies, winograd_forward, winograd_input_grad,
+                            winograd_weight_grad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,7 +129,12 @@ register_kernel("conv2d_col2im", "numpy", _col2im_folded)
 
 def _conv_forward(x, w, geom):
     """y = W2 @ cols, one GEMM per group over the folded columns; returns (N, O, OH, OW) and the
-    columns (kept for the weight gradient)."""
+    columns (kept for the weight gradient).  Where Winograd applies (``conv_winograd.py``: 3×3,
+    stride 1, wide enough) it computes y instead, and the transformed input tiles are kept."""
+    if winograd_applies(x, w.shape, geom, x.shape[1], w.shape[0]):
+        result = winograd_forward(x, w, geom)
+        if result is not None:                 # None: x or w held Inf or NaN, im2col's rules apply
+            return result
     n, groups, out_ch = x.shape[0], geom.groups, w.shape[0]
     cols = im2col_folded(x, geom)                                       # (G, K, N·L)
     y = _matmul(w.reshape(groups, out_ch // groups, -1), cols)         # (G, O/G, N·L)
@@ -142,7 +149,12 @@ def _conv_input_grad(g, w, geom, channels):
     """dL/dx = col2im(W2ᵀ @ g): a transposed convolution of g with w.  One GEMM (K, O) @ (O, N·L)
     per group, then the ``conv2d_col2im`` kernel — on the CPU, for planes of 16×16 and up, a few
     images at a time (``CHUNK_BYTES`` of column gradients), so that col2im reads them from the cache
-    rather than from memory (measured, batch 32, 32 channels at 32×32: 14.7 → 9.4 ms)."""
+    rather than from memory (measured, batch 32, 32 channels at 32×32: 14.7 → 9.4 ms).  Where
+    Winograd applies, its adjoint computes dL/dx."""
+    if winograd_applies(g, w.shape, geom, channels, w.shape[0]):
+        dx = winograd_input_grad(g, w, geom, channels)
+        if dx is not None:
+            return dx
     n, out_ch, groups = g.shape[0], w.shape[0], geom.groups
     xp = array_module(g)
     col2im_kernel = kernel("conv2d_col2im", xp)
@@ -165,7 +177,14 @@ def _conv_input_grad(g, w, geom, channels):
 def _conv_weight_grad(x, g, geom, weight_shape, cols=None):
     """dL/dW2 = Σ_n g[n] @ cols[n]ᵀ: a correlation of the input with g, one GEMM (O/G, N·L) @ (N·L, K)
     per group.  With few filters BLAS runs the transposed product cols @ gᵀ = dW2ᵀ faster (measured
-    at 32 filters, 3×3, 32×32, batch 32: 9.2 → 6.2 ms)."""
+    at 32 filters, 3×3, 32×32, batch 32: 9.2 → 6.2 ms).  ``cols`` may be the forward's Winograd
+    tiles; where Winograd applies, its adjoint computes dL/dw."""
+    tiles = cols if isinstance(cols, WinogradTiles) else None
+    if tiles is not None or winograd_applies(x, weight_shape, geom, weight_shape[1], weight_shape[0]):
+        dw = winograd_weight_grad(x, g, geom, weight_shape, tiles)
+        if dw is not None:
+            return dw
+        cols = None
     groups = geom.groups
     cols = im2col_folded(x, geom) if cols is None else cols            # (G, K, N·L)
     g3 = _channel_major(g, groups)                                      # (G, O/G, N·L)
