@@ -8,6 +8,8 @@
 * the automatic choice: Winograd exactly where the module docstring says;
 * the reusable workspace is safe across shapes, dtypes and threads.
 """
+import os
+import sys
 import threading
 
 import numpy as np
@@ -293,7 +295,7 @@ def test_no_winograd_with_kernels_off_or_im2col_chosen(algorithm):
         assert not _uses_winograd((2, 16, 8, 8), (16, 16, 3, 3), padding=1)
         algorithm("winograd")   # forced: the NumPy reference transforms run (no fast tier to log)
         x = tg.tensor(np.ones((2, 16, 8, 8), np.float32))
-        assert cw.winograd_applies(x.data, (16, 16, 3, 3), conv_geometry(
+        assert cw.winograd_applies(x.array, (16, 16, 3, 3), conv_geometry(
             "conv2d", (8, 8), (3, 3), 1, 1, 1, 1), 16, 16)
     finally:
         backend.use_kernels(previous)
@@ -305,6 +307,29 @@ def test_set_conv_algorithm_rejects_an_unknown_name():
     with pytest.raises(ValueError, match="set_conv_algorithm: expected one of auto, im2col, winograd, "
                                          "got 'fft'"):
         cw.set_conv_algorithm("fft")
+
+
+def test_gpu_arrays_run_im2col():
+    """On CuPy arrays (here the fake device of ``tests/gpu/fake_cupy.py``) a wide 3×3 layer runs
+    im2col, and gives the CPU's numbers (where the CPU ran Winograd)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gpu"))
+    try:
+        import fake_cupy
+    finally:
+        sys.path.pop(0)
+    x0, w0, b0, g0 = _wide_case()
+    cpu, _ = _conv_both(x0, w0, b0, g0)
+    with fake_cupy.installed():
+        x, w, b = (tg.tensor(a, device="cuda", requires_grad=True) for a in (x0, w0, b0))
+        geom = conv_geometry("conv2d", x0.shape[2:], (3, 3), 1, 1, 1, 1)
+        assert not cw.winograd_applies(x.array, w.shape, geom, 16, 24)
+        with backend.record_kernel_dispatch() as used:
+            y = F.conv2d(x, w, b, padding=1)
+            y.backward(tg.tensor(g0, device="cuda"))
+        gpu = [t.detach().to("cpu").numpy() for t in (y, x.grad, w.grad, b.grad)]
+    assert "conv2d_winograd" not in used
+    for name, a, c in zip(("y", "dx", "dw", "db"), gpu, cpu):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4, err_msg=name)
 
 
 def test_float16_runs_im2col():
