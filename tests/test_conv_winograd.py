@@ -235,6 +235,28 @@ def test_automatic_winograd_on_a_wide_layer_matches_torch(kernels):
         np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-4, err_msg=name)
 
 
+@pytest.mark.parametrize("wanted", ["x", "w", "x and w", "x and w, graph recorded"])
+def test_each_backward_route_matches_torch(wanted, monkeypatch):
+    """The plain backward computes dL/dx and dL/dw in one pass (``winograd_gradients``); one of them
+    alone, or both with create_graph=True, go through the two gradient Functions: the same numbers."""
+    from tinygrad_edu.nn import conv
+    calls = []
+    monkeypatch.setattr(conv, "winograd_gradients", lambda *a: calls.append(1) or cw.winograd_gradients(*a))
+    x0, w0, b0, g0 = _wide_case(5)
+    x = tg.tensor(x0, requires_grad="x" in wanted)
+    w = tg.tensor(w0, requires_grad="w" in wanted)
+    y = F.conv2d(x, w, tg.tensor(b0), padding=1)
+    wrt = [t for t in (x, w) if t.requires_grad]
+    grads = tg.autograd.grad(y, wrt, grad_outputs=tg.tensor(g0), create_graph="graph" in wanted)
+    xt, wt = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, torch.tensor(b0), padding=1)
+    ref = dict(zip("xw", torch.autograd.grad(yt, [xt, wt], torch.tensor(g0))))
+    for name, got in zip([n for n, t in zip("xw", (x, w)) if t.requires_grad], grads):
+        np.testing.assert_allclose(got.detach().numpy(), ref[name].numpy(), rtol=1e-4, atol=1e-4,
+                                   err_msg=name)
+    assert len(calls) == (wanted == "x and w")
+
+
 @pytest.mark.parametrize("where", ["x inf", "x nan", "x inf and -inf", "w inf", "g inf", "g nan"])
 def test_inf_and_nan_give_the_im2col_results(where, algorithm):
     """A single Inf turns Inf − Inf into NaN inside a tile, where the direct convolution gives ±Inf or

@@ -60,6 +60,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import init
 from .conv_args import _PADDING_MODES, ConvError, _pair, conv_geometry, conv_pads
+from ..autograd import grad_mode
+from .conv_winograd import WinogradTiles, winograd_gradients
 from .conv_im2col import _conv_forward, _conv_input_grad, _conv_weight_grad, col2im, im2col  # noqa: F401
 from .module import Module, Parameter
 from .padding import _mode_index
@@ -128,13 +130,26 @@ class Conv2dFunction(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]   # applied without a bias
         cols, ctx.cols = ctx.cols, None      # free the columns as soon as they are used
-        gx = Conv2dInputGrad.apply(g, w, geom=ctx.geom, channels=x.shape[1]) if need_x else None
-        gw = Conv2dWeightGrad.apply(x, g, geom=ctx.geom, weight_shape=w.shape, cols=cols) \
-            if need_w else None
+        both = None
+        if isinstance(cols, WinogradTiles) and need_x and need_w and not grad_mode.state.enabled:
+            # a plain backward (no graph of it recorded): both gradients in one pass over g's tiles
+            both = winograd_gradients(g.array, w.array, ctx.geom, x.shape[1], cols)
+        if both is not None:
+            gx, gw = Tensor._wrap(both[0]), Tensor._wrap(both[1])
+        else:
+            gx, gw = Conv2dFunction._gradients(ctx, g, x, w, need_x, need_w, cols)
         if len(ctx.needs_input_grad) == 2:   # applied as Conv2dFunction.apply(x, w): no bias input
             return gx, gw
         gb = g.sum((0, 2, 3)) if need_b else None
         return gx, gw, gb
+
+    @staticmethod
+    def _gradients(ctx, g, x, w, need_x, need_w, cols):
+        """dL/dx and dL/dw as the two gradient Functions (recorded, for gradients of gradients)."""
+        gx = Conv2dInputGrad.apply(g, w, geom=ctx.geom, channels=x.shape[1]) if need_x else None
+        gw = Conv2dWeightGrad.apply(x, g, geom=ctx.geom, weight_shape=w.shape, cols=cols) \
+            if need_w else None
+        return gx, gw
 
 
 class Conv2dInputGrad(Function):

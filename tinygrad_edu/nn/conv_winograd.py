@@ -316,3 +316,27 @@ def winograd_weight_grad(x, g, geom, weight_shape, tiles=None):
                 return None
         du += np.matmul(dm, v.transpose(0, 2, 1))                       # (16, O, C)
     return filter_transform_adjoint(du, weight_shape)
+
+
+def winograd_gradients(g, w, geom, channels, tiles):
+    """dL/dx and dL/dw together, in one pass over g's tiles (each chunk's dM is transformed once and
+    used by both products, where the two gradients computed apart transform g twice): the training
+    step's backward, when no graph of the backward is recorded.  None when g or w is not finite."""
+    if not np.isfinite(w).all():
+        return None
+    transforms = kernel("conv2d_winograd", np)
+    n, out_ch = g.shape[:2]
+    tiles_hw = tiles.tiles_hw
+    per_image = tiles_hw[0] * tiles_hw[1]
+    u_t = filter_transform(w).transpose(0, 2, 1)                        # (16, C, O)
+    dx = np.empty((n, channels) + tuple(geom.in_hw), dtype=g.dtype)
+    du = np.zeros((16, out_ch, channels), dtype=g.dtype)
+    for first, stop in _image_chunks(n, per_image, channels, out_ch, g.dtype.itemsize):
+        dm = plane_buffer(out_ch, (stop - first) * per_image, g.dtype, slot="grad_tiles")
+        if not transforms.output_adjoint(g[first:stop], dm):
+            return None
+        du += np.matmul(dm, tiles.array[:, :, first * per_image:stop * per_image].transpose(0, 2, 1))
+        dv = plane_buffer(channels, dm.shape[2], g.dtype, slot="products")
+        np.matmul(u_t, dm, out=dv)
+        transforms.input_adjoint(dv, geom.pads, tiles_hw, dx[first:stop])
+    return dx, filter_transform_adjoint(du, w.shape)
