@@ -199,3 +199,17 @@ def test_an_op_without_a_gpu_tier_gets_the_reference_for_cupy_arrays(kernels_on)
     assert backend.kernel("relu_backward", FakeCupy).__name__ == "_relu_backward_reference"
     with pytest.raises(KeyError, match="no implementation registered for 'no_such_op'"):
         backend.kernel("no_such_op", FakeCupy)
+
+
+def test_the_readme_lists_every_kernel_and_each_has_its_file():
+    """The README's "Kernels today" list is the dispatch table's, and every kernel name has its
+    ``kernels/<name>.py`` (the contract of ``kernels/__init__.py``)."""
+    import pathlib
+    import re
+    from tinygrad_edu.kernels import failed, kernel_table
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("Kernels today:", 1)[1].split("(`tinygrad_edu.kernels.kernel_table()`", 1)[0]
+    fast = {name for name, _, tiers, _ in kernel_table() if "fast" in tiers}
+    assert set(re.findall(r"`(\w+)`", listed)) == fast
+    assert not failed
+    assert all(path is not None for name, _, tiers, path in kernel_table() if "fast" in tiers)
