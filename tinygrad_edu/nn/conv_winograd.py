@@ -59,7 +59,7 @@ The transforms here are the readable NumPy reference of the ``conv2d_winograd`` 
 four transforms); the compiled tier is ``kernels/conv2d_winograd.py``.  There is no GPU tier: on CuPy
 arrays the convolution runs im2col, whose one large GEMM is what cuBLAS runs best.
 
-Tests: tests/test_conv_winograd.py (and tests/op_registry/conv.py runs every conv spec both ways).
+Tests: tests/test_conv_winograd.py, tests/op_registry/conv.py
 """
 import threading
 from collections import namedtuple
