@@ -17,7 +17,9 @@ again, recomputes tanh and spends about fifteen more passes (and as many graph-f
 
 * forward: one numba pass computes u (the polynomial), NumPy's ``np.tanh`` runs **in place** on that
   buffer (NumPy's float32 tanh is AVX-512 SIMD; numba would call the scalar libm ``tanhf``, which is
-  16× slower), and a second numba pass computes y from x and t.  Three passes, two buffers.
+  16× slower), and a second numba pass computes y from x and t.  Three passes, two buffers, made
+  on blocks of ``CHUNK`` entries so that each block stays in the cache from the first pass to the
+  last (GPT's (12, 64, 512) MLP activations inside a training step: 0.57 → 0.44 ms).
 * backward: one numba pass reads g, x, t and writes dL/dx.  (Under ``create_graph=True`` the op
   still takes the Tensor-op backward, so second derivatives are recorded.)
 
@@ -77,6 +79,12 @@ def _flat(a):
     return np.ascontiguousarray(a).reshape(-1)
 
 
+# entries per block of the forward: its three steps run on one block at a time (256 KB of float32 per
+# array), so u = tanh's argument is written, overwritten by tanh and read back while it is in the L2
+# cache, and x is read by the last step from the cache too, instead of three trips through memory.
+CHUNK = 65536
+
+
 def gelu_tanh_forward_numba(x):
     """(y, t) for the tanh-GELU of ``x``; other dtypes than float32/float64 go to the reference."""
     if x.dtype not in _FAST_DTYPES:
@@ -84,10 +92,13 @@ def gelu_tanh_forward_numba(x):
     kind = x.dtype.type
     flat = _flat(x)
     t = np.empty(flat.shape, dtype=x.dtype)
-    _tanh_argument(flat, t, kind(_SQRT_2_OVER_PI), kind(_CUBIC))
-    np.tanh(t, out=t)
     y = np.empty(flat.shape, dtype=x.dtype)
-    _gelu_from_tanh(flat, t, y, kind(0.5), kind(1.0))
+    c, a, half, one = kind(_SQRT_2_OVER_PI), kind(_CUBIC), kind(0.5), kind(1.0)
+    for start in range(0, flat.shape[0], CHUNK):      # block by block: see CHUNK
+        block, t_block = flat[start:start + CHUNK], t[start:start + CHUNK]
+        _tanh_argument(block, t_block, c, a)
+        np.tanh(t_block, out=t_block)
+        _gelu_from_tanh(block, t_block, y[start:start + CHUNK], half, one)
     return y.reshape(x.shape), t.reshape(x.shape)
 
 

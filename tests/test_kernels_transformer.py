@@ -103,6 +103,28 @@ def test_gelu_erf_float32_dense_grid_tails_and_specials():
     assert none is None and np.array_equal(y, k_gelu_erf.gelu_erf_forward_numba(x[:100])[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_forward_blocks_give_the_same_bits_as_one_pass(dtype, monkeypatch):
+    """The forwards run in blocks of CHUNK entries; a size that is not a multiple of it (and one
+    smaller than a block, and an empty one) must give exactly what one pass over the whole array
+    gives, in y and in what is kept for the backward."""
+    rng = np.random.default_rng(3)
+    sizes = [2 * k_gelu_tanh.CHUNK + 77, k_gelu_erf.CHUNK + 1, 1000, 0]
+    arrays = [(rng.standard_normal(n) * 4).astype(dtype).reshape(-1, 1) for n in sizes]
+    blocked = [(k_gelu_tanh.gelu_tanh_forward_numba(x), k_gelu_erf.gelu_erf_forward_numba(x),
+                k_gelu_erf.gelu_erf_forward_numba(x, keep_slope=False)) for x in arrays]
+    monkeypatch.setattr(k_gelu_tanh, "CHUNK", 1 << 40)
+    monkeypatch.setattr(k_gelu_erf, "CHUNK", 1 << 40)
+    for x, (tanh_pair, erf_pair, erf_only) in zip(arrays, blocked):
+        for got, want in ((tanh_pair, k_gelu_tanh.gelu_tanh_forward_numba(x)),
+                          (erf_pair, k_gelu_erf.gelu_erf_forward_numba(x))):
+            assert got[0].shape == x.shape and got[1].shape == x.shape
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+        assert erf_only[1] is None
+        np.testing.assert_array_equal(erf_only[0], erf_pair[0])
+
+
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_float16_and_float64_fall_back_to_the_reference(approximate):
     for dtype in (np.float16, np.float64):
