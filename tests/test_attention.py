@@ -239,3 +239,51 @@ def test_dtype_errors():
         F.scaled_dot_product_attention(q, k, v, attn_mask=tg.zeros(3, 5, dtype=tg.float64))
     with pytest.raises(TypeError, match=r"scaled_dot_product_attention: query must be a Tensor"):
         F.scaled_dot_product_attention(np.zeros((3, 4)), k, v)
+
+
+# ---------------------------------------------------------------------------------------------
+# heads that are views of a projection: the products are written in the projection's layout
+# ---------------------------------------------------------------------------------------------
+def _heads(lib, projection, layout, heads):
+    """q, k, v (N, heads, S, d) as the models make them: BERT's three (N, S, H) projections
+    reshaped and transposed, or GPT's one (N, S, 3H) projection viewed and permuted."""
+    n, s, width = projection.shape
+    if layout == "bert":
+        d = width // (3 * heads)
+        return [projection[..., i * heads * d:(i + 1) * heads * d].reshape(n, s, heads, d).transpose(1, 2)
+                for i in range(3)]
+    d = width // (3 * heads)
+    qkv = projection.reshape(n, s, 3, heads, d).permute(2, 0, 3, 1, 4)
+    return [qkv[0], qkv[1], qkv[2]]
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels_on", "kernels_off"])
+@pytest.mark.parametrize("layout", ["bert", "gpt"])
+@pytest.mark.parametrize("masking", ["causal", "bias"])
+def test_heads_as_views_match_torch_and_the_output_keeps_their_layout(kernels, layout, masking):
+    from tinygrad_edu import backend
+    rng = np.random.default_rng(5)
+    n, s, heads, d = 3, 7, 2, 4
+    base = rng.standard_normal((n, s, 3 * heads * d)).astype(np.float32)
+    bias = np.where(rng.random((n, 1, 1, s)) < 0.3, -np.inf, 0.0).astype(np.float32)
+    bias[..., 0] = 0.0
+    g = rng.standard_normal((n, heads, s, d)).astype(np.float32)
+    previous = backend.use_kernels(kernels)
+    try:
+        x = tg.tensor(base, requires_grad=True)
+        q, k, v = _heads(tg, x, layout, heads)
+        kw = dict(is_causal=True) if masking == "causal" else dict(attn_mask=tg.tensor(bias))
+        y = F.scaled_dot_product_attention(q, k, v, **kw)
+        y.backward(tg.tensor(g))
+    finally:
+        backend.use_kernels(previous)
+    xt = torch.tensor(base, requires_grad=True)
+    qt, kt, vt = _heads(torch, xt, layout, heads)
+    kwt = dict(is_causal=True) if masking == "causal" else dict(attn_mask=torch.tensor(bias))
+    yt = TF.scaled_dot_product_attention(qt, kt, vt, **kwt)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+    # the output is laid out as the heads are, (N, S, heads, d) in memory: the models' transpose back
+    # to (N, S, heads·d) is a view, not a copy
+    assert y.transpose(1, 2).is_contiguous()
