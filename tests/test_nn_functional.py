@@ -120,6 +120,24 @@ def test_linear_weight_grad_is_a_fresh_array():
     np.testing.assert_allclose(b.grad.numpy(), np.full(3, 8.0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("x_shape", [(6, 4), (2, 3, 4), (0, 4)])
+def test_linear_raw_array_backward_equals_the_recorded_one(x_shape):
+    """An ordinary backward takes the raw-array gradients (``_linear_grads``); ``create_graph=True``
+    the Tensor-op ones.  Both give the same dL/dx, dL/dW and dL/db (db = 1ᵀG: also for 0 rows)."""
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in (x_shape, (3, 4), (3,))]
+    g = rng.standard_normal(x_shape[:-1] + (3,)).astype(np.float32)
+    results = []
+    for create_graph in (False, True):
+        x, w, b = [tg.tensor(a, requires_grad=True) for a in arrays]
+        results.append(tg.autograd.grad(F.linear(x, w, b), (x, w, b), grad_outputs=tg.tensor(g),
+                                        create_graph=create_graph))
+    for raw, recorded in zip(*results):
+        assert raw.shape == recorded.shape and raw.dtype == recorded.dtype
+        np.testing.assert_allclose(raw.detach().numpy(), recorded.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[0][2].numpy(), g.reshape(-1, 3).sum(0), rtol=1e-5, atol=1e-6)
+
+
 def test_linear_errors_name_op_and_shapes():
     with pytest.raises(ValueError, match=r"linear: input of shape \(5, 4\).*weight of shape \(3, 2\)"):
         F.linear(tg.randn(5, 4), tg.randn(3, 2))
@@ -539,6 +557,3 @@ def test_hot_path_is_fused():
         parents = [p for p in node.parents if p is not None and not isinstance(p, tg.Tensor)]
         node = parents[0] if parents else None
     assert names == ["CrossEntropyWithIndices", "LinearFunction", "Relu", "LinearFunction"]
-
-
-

@@ -24,7 +24,9 @@ Tests: tests/op_registry/linear.py, tests/test_activation_loss.py
 import math
 
 from .. import creation
+from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..backend import array_module
 from ..ops.einsum import einsum
 from ..tensor import Tensor
 from . import init
@@ -67,17 +69,37 @@ class LinearFunction(Function):
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = _as_matrix(g)
-        grad_x = grad_w = grad_b = None
-        if need_x:
-            grad_x = g2 @ weight
-            if x.ndim != 2:
-                grad_x = grad_x.reshape(x.shape)
-        if need_w:
-            grad_w = g2.T @ _as_matrix(x)
-        if need_b:
-            grad_b = g2.sum(0)
-        return grad_x, grad_w, grad_b
+        if not grad_mode.state.enabled:   # the usual case: no graph of the backward is recorded
+            grads = _linear_grads(g.array, x.array, weight.array, ctx.needs_input_grad)
+            return tuple(None if a is None else Tensor._wrap(a) for a in grads)
+        # create_graph: the same products in Tensor ops, so they are recorded (second derivatives)
+        return _linear_grads(g, x, weight, ctx.needs_input_grad)
+
+
+def _linear_grads(g, x, weight, needs):
+    """(dL/dx, dL/dW, dL/db), None where not needed: the formulas of ``LinearFunction``, each one
+    product on the flattened matrices (or one reduction for db).
+
+    The operands are either raw arrays (the usual backward: no graph to record, so no Function
+    call, wrapping or checks per product, reshape, transpose and bias sum; at GPT's size that was
+    about 1.5 ms of a 40 ms training step) or Tensors (``create_graph=True``: the same formulas,
+    recorded for second derivatives)."""
+    need_x, need_w, need_b = needs
+    g2 = _as_matrix(g)
+    grad_x = grad_w = grad_b = None
+    if need_x:
+        grad_x = g2 @ weight
+        if x.ndim != 2:
+            grad_x = grad_x.reshape(x.shape)
+    if need_w:
+        grad_w = g2.T @ _as_matrix(x)
+    if need_b and isinstance(g2, Tensor):
+        grad_b = g2.sum(0)
+    elif need_b:
+        # Σ_rows G as the matrix-vector product 1ᵀ G: BLAS streams G once, about twice as fast as
+        # NumPy's column sum (which adds the rows one at a time into an accumulator row)
+        grad_b = array_module(g2).ones(g2.shape[0], dtype=g2.dtype) @ g2
+    return grad_x, grad_w, grad_b
 
 
 def _as_matrix(a):
