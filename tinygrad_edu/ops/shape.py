@@ -43,7 +43,10 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx, x, dims=None):
-        ctx.inverse = tuple(int(i) for i in np.argsort(dims))
+        inverse = [0] * len(dims)          # inverse[d] = i where dims[i] = d (argsort of a permutation)
+        for i, d in enumerate(dims):
+            inverse[d] = i
+        ctx.inverse = tuple(inverse)
         return x.transpose(dims)
 
     @staticmethod
