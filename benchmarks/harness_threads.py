@@ -32,6 +32,7 @@ SWITCH_PAUSE_S = 0.2
 _limits = []  # threadpoolctl limiters kept alive (they hold the setting until restored)
 _torch_threads_before = []  # torch's thread count before the first set_threads()
 _numba_threads_before = []  # numba's, likewise
+_intra_threads_before = []  # tinygrad_edu.backend.intra_op_threads(), likewise
 
 
 def set_threads(n, reexec=True):
@@ -64,6 +65,10 @@ def set_threads(n, reexec=True):
         if not _numba_threads_before:
             _numba_threads_before.append(numba.get_num_threads())
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    from tinygrad_edu import backend     # the engine's own threads: what tg.set_num_threads(n) sets too
+    if not _intra_threads_before:
+        _intra_threads_before.append(backend.intra_op_threads())
+    backend.set_intra_op_threads(n)
     import torch
     if not _torch_threads_before:
         _torch_threads_before.append(torch.get_num_threads())
@@ -78,6 +83,9 @@ def restore_threads():
         _limits.pop().restore_original_limits()
     if _numba_threads_before:
         sys.modules["numba"].set_num_threads(_numba_threads_before.pop())
+    if _intra_threads_before:
+        from tinygrad_edu import backend
+        backend.set_intra_op_threads(_intra_threads_before.pop())
     if _torch_threads_before:
         import torch
         torch.set_num_threads(_torch_threads_before.pop())

@@ -413,3 +413,55 @@ def test_concurrent_threads_get_their_own_workspace():
         for t in threads:
             t.join(timeout=60)
     assert not errors and all(r is not None for r in results), errors
+
+
+@pytest.mark.parametrize("wanted", ["x and w", "w only", "x only"])
+def test_chunk_threads_give_the_same_bits_as_one_thread(wanted, monkeypatch):
+    """After set_num_threads(2) a narrow layer's chunks run on two threads: the chunks, and the
+    order the weight gradient's parts are summed in, are those of one thread, so every number is
+    bit for bit the same; an Inf in one chunk still sends the whole convolution to im2col."""
+    monkeypatch.setattr(cw, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(cw, "MIN_COLUMNS_PER_CHANNEL", 0)
+    x0, w0, b0, g0 = _wide_case(6, 5, 16, 24, (9, 10))
+    x_inf = x0.copy()
+    x_inf[3, 2, 4, 4] = np.inf
+
+    def run(x_array):
+        x = tg.tensor(x_array, requires_grad=wanted != "w only")
+        w = tg.tensor(w0, requires_grad=wanted != "x only")
+        y = F.conv2d(x, w, tg.tensor(b0), padding=1)
+        y.backward(tg.tensor(g0))
+        return [y.detach().numpy()] + [t.grad.numpy() for t in (x, w) if t.requires_grad]
+    pools = []
+    real_pool = cw._thread_pool
+    monkeypatch.setattr(cw, "_thread_pool", lambda k: pools.append(k) or real_pool(k))
+    one = [run(x0), run(x_inf)]
+    assert not pools
+    before = backend.intra_op_threads()
+    backend.set_intra_op_threads(2)
+    try:
+        two = [run(x0), run(x_inf)]
+    finally:
+        backend.set_intra_op_threads(before)
+    assert pools and set(pools) == {2}
+    for a_run, b_run in zip(one, two):
+        for a, b in zip(a_run, b_run):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_wide_layers_leave_the_threads_to_blas(monkeypatch):
+    pools = []
+    monkeypatch.setattr(cw, "_thread_pool", lambda k: pools.append(k))
+    before = backend.intra_op_threads()
+    backend.set_intra_op_threads(2)
+    try:
+        wide = 2 * cw.MAX_WIDTH_FOR_CHUNK_THREADS
+        x0, w0, b0, g0 = _wide_case(7, 2, wide, wide, (6, 6))
+        ours, ref = _conv_both(x0, w0, b0, g0)
+    finally:
+        backend.set_intra_op_threads(before)
+    assert not pools
+    for a, r in zip(ours, ref):
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"set_intra_op_threads: expected a positive int, got 0"):
+        backend.set_intra_op_threads(0)

@@ -224,8 +224,8 @@ _thread_limit = None  # the threadpoolctl limiter in force (kept alive so the li
 
 
 def set_num_threads(n):
-    """Use ``n`` threads in the BLAS library under NumPy (and in numba's kernels), like
-    ``torch.set_num_threads``.
+    """Use ``n`` threads in the BLAS library under NumPy, in numba's kernels and in the engine's own
+    parallel loops (a narrow Winograd convolution's chunks of images), like ``torch.set_num_threads``.
 
     Why it matters here: a convolution is many medium-sized matrix products, and OpenBLAS threads
     that wait on each other for every small product can make a training step *slower* with 2 threads
@@ -235,11 +235,41 @@ def set_num_threads(n):
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     from threadpoolctl import threadpool_limits
     _thread_limit = threadpool_limits(n)
+    set_intra_op_threads(n)
     try:
         import numba
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     except Exception:  # noqa: BLE001  (numba missing or its threading layer unavailable: BLAS is what counts)
         pass
+
+
+_intra_op_threads = 1   # what set_num_threads last set: how many threads the engine's own kernels use
+_blas_controller = None
+
+
+def intra_op_threads():
+    """How many threads the engine's own parallel loops use (the convolution's chunks of images): the
+    ``n`` of the last ``set_num_threads(n)``, 1 until it is called."""
+    return _intra_op_threads
+
+
+def set_intra_op_threads(n):
+    """Let the engine's own parallel loops use ``n`` threads (``set_num_threads`` calls this; the
+    benchmarks, which set BLAS's and torch's threads themselves, call it directly)."""
+    global _intra_op_threads
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_intra_op_threads: expected a positive int, got {n!r}")
+    _intra_op_threads = n
+
+
+def blas_threads(n):
+    """A ``with`` block in which the BLAS library uses ``n`` threads (restored after).  For code that
+    runs several matrix products side by side on its own threads, each on one core."""
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=n, user_api="blas")
 
 
 def get_num_threads():

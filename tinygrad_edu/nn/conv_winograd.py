@@ -63,10 +63,11 @@ Tests: tests/test_conv_winograd.py, tests/op_registry/conv.py
 """
 import threading
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..backend import array_module, kernel, register_kernel
+from ..backend import array_module, blas_threads, intra_op_threads, kernel, register_kernel
 
 B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
@@ -253,6 +254,43 @@ def _image_chunks(n, tiles_per_image, channels, out_channels, itemsize):
     return [(first, min(n, first + step)) for first in range(0, n, step)]
 
 
+# The widest layer whose chunks run on threads of their own after tg.set_num_threads(k > 1), as the
+# harmonic mean 2·C·O/(C + O) of its input and output channels.  Measured on a 2-core Xeon, batch 32:
+# at 48 → 48 channels (32×32 planes) chunk threads took a forward+backward from 43 to 24 ms while
+# OpenBLAS's two threads gave nothing (its products of 48-row matrices are too small to split); at
+# 64 → 64 the two were even (57 vs 58 ms) and at 192 → 192 chunk threads lost badly (88 vs 58 ms):
+# wide products split well across BLAS threads, and two 1-thread products side by side then fight
+# over the memory bus.
+MAX_WIDTH_FOR_CHUNK_THREADS = 48
+
+
+def _each_chunk(work, n, tiles_per_image, channels, out_channels, itemsize):
+    """[work(first, stop) for every chunk of images]: in this thread, or, after
+    ``tg.set_num_threads(k)`` with k > 1 on a narrow layer (``MAX_WIDTH_FOR_CHUNK_THREADS``), on k
+    threads at once.  Each thread then runs whole chunks — its transforms (numba, without the GIL)
+    and its products (BLAS held to one thread meanwhile) — in its own workspace: k small products
+    side by side instead of one small product split k ways, whose threads mostly wait for each
+    other.  The chunks and the order their results come back in are the same either way, so the
+    numbers are too (the weight gradient's parts are summed in chunk order)."""
+    chunks = _image_chunks(n, tiles_per_image, channels, out_channels, itemsize)
+    workers = min(intra_op_threads(), len(chunks))
+    narrow = 2 * channels * out_channels <= MAX_WIDTH_FOR_CHUNK_THREADS * (channels + out_channels)
+    if workers <= 1 or not narrow:
+        return [work(first, stop) for first, stop in chunks]
+    with blas_threads(1):
+        return list(_thread_pool(workers).map(lambda chunk: work(*chunk), chunks))
+
+
+_pools = {}
+
+
+def _thread_pool(workers):
+    """A pool of ``workers`` threads, made once and kept."""
+    if workers not in _pools:
+        _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinygrad_edu-winograd")
+    return _pools[workers]
+
+
 def winograd_forward(x, w, geom):
     """y = conv(x, w) by F(2×2, 3×3), a chunk of images at a time; returns (y, WinogradTiles) or None
     when x or w is not finite."""
@@ -265,14 +303,24 @@ def winograd_forward(x, w, geom):
     u = filter_transform(w)                                             # (16, O, C)
     v = plane_buffer(channels, n * per_image, x.dtype)                  # kept for dL/dw
     y = np.empty((n, out_ch) + tuple(geom.out_hw), dtype=x.dtype)
-    for first, stop in _image_chunks(n, per_image, channels, out_ch, x.dtype.itemsize):
+
+    def work(first, stop):
         v_chunk = v[:, :, first * per_image:stop * per_image]
         if not transforms.input(x[first:stop], geom.pads, tiles_hw, v_chunk):
-            return None                                                 # Inf or NaN: im2col's rules
+            return False                                                # Inf or NaN: im2col's rules
         m = plane_buffer(out_ch, v_chunk.shape[2], x.dtype, slot="products")
         np.matmul(u, v_chunk, out=m)
         transforms.output(m, geom.out_hw, y[first:stop])
+        return True
+    if not all(_each_chunk(work, n, per_image, channels, out_ch, x.dtype.itemsize)):
+        return None
     return y, WinogradTiles(v, tiles_hw)
+
+
+def _grad_tiles(transforms, g, first, stop, per_image):
+    """dM = A g Aᵀ for images [first, stop) in the 'grad_tiles' workspace; None if g is not finite."""
+    dm = plane_buffer(g.shape[1], (stop - first) * per_image, g.dtype, slot="grad_tiles")
+    return dm if transforms.output_adjoint(g[first:stop], dm) else None
 
 
 def winograd_input_grad(g, w, geom, channels):
@@ -286,14 +334,16 @@ def winograd_input_grad(g, w, geom, channels):
     per_image = tiles_hw[0] * tiles_hw[1]
     u_t = filter_transform(w).transpose(0, 2, 1)                        # (16, C, O)
     dx = np.empty((n, channels) + tuple(geom.in_hw), dtype=g.dtype)
-    for first, stop in _image_chunks(n, per_image, channels, out_ch, g.dtype.itemsize):
-        dm = plane_buffer(out_ch, (stop - first) * per_image, g.dtype, slot="grad_tiles")
-        if not transforms.output_adjoint(g[first:stop], dm):
-            return None
+
+    def work(first, stop):
+        dm = _grad_tiles(transforms, g, first, stop, per_image)
+        if dm is None:
+            return False
         dv = plane_buffer(channels, dm.shape[2], g.dtype, slot="products")
         np.matmul(u_t, dm, out=dv)
         transforms.input_adjoint(dv, geom.pads, tiles_hw, dx[first:stop])
-    return dx
+        return True
+    return dx if all(_each_chunk(work, n, per_image, channels, out_ch, g.dtype.itemsize)) else None
 
 
 def winograd_weight_grad(x, g, geom, weight_shape, tiles=None):
@@ -303,10 +353,10 @@ def winograd_weight_grad(x, g, geom, weight_shape, tiles=None):
     n, (out_ch, channels) = x.shape[0], weight_shape[:2]
     tiles_hw = tile_grid(geom.out_hw)
     per_image = tiles_hw[0] * tiles_hw[1]
-    du = np.zeros((16, out_ch, channels), dtype=g.dtype)
-    for first, stop in _image_chunks(n, per_image, channels, out_ch, g.dtype.itemsize):
-        dm = plane_buffer(out_ch, (stop - first) * per_image, g.dtype, slot="grad_tiles")
-        if not transforms.output_adjoint(g[first:stop], dm):
+
+    def work(first, stop):
+        dm = _grad_tiles(transforms, g, first, stop, per_image)
+        if dm is None:
             return None
         if tiles is not None:
             v = tiles.array[:, :, first * per_image:stop * per_image]
@@ -314,8 +364,11 @@ def winograd_weight_grad(x, g, geom, weight_shape, tiles=None):
             v = plane_buffer(channels, dm.shape[2], x.dtype, slot="products")
             if not transforms.input(x[first:stop], geom.pads, tiles_hw, v):
                 return None
-        du += np.matmul(dm, v.transpose(0, 2, 1))                       # (16, O, C)
-    return filter_transform_adjoint(du, weight_shape)
+        return np.matmul(dm, v.transpose(0, 2, 1))                      # this chunk's part of dU
+    parts = _each_chunk(work, n, per_image, channels, out_ch, g.dtype.itemsize)
+    if any(part is None for part in parts):
+        return None
+    return filter_transform_adjoint(sum(parts), weight_shape)
 
 
 def winograd_gradients(g, w, geom, channels, tiles):
@@ -330,13 +383,17 @@ def winograd_gradients(g, w, geom, channels, tiles):
     per_image = tiles_hw[0] * tiles_hw[1]
     u_t = filter_transform(w).transpose(0, 2, 1)                        # (16, C, O)
     dx = np.empty((n, channels) + tuple(geom.in_hw), dtype=g.dtype)
-    du = np.zeros((16, out_ch, channels), dtype=g.dtype)
-    for first, stop in _image_chunks(n, per_image, channels, out_ch, g.dtype.itemsize):
-        dm = plane_buffer(out_ch, (stop - first) * per_image, g.dtype, slot="grad_tiles")
-        if not transforms.output_adjoint(g[first:stop], dm):
+
+    def work(first, stop):
+        dm = _grad_tiles(transforms, g, first, stop, per_image)
+        if dm is None:
             return None
-        du += np.matmul(dm, tiles.array[:, :, first * per_image:stop * per_image].transpose(0, 2, 1))
+        du = np.matmul(dm, tiles.array[:, :, first * per_image:stop * per_image].transpose(0, 2, 1))
         dv = plane_buffer(channels, dm.shape[2], g.dtype, slot="products")
         np.matmul(u_t, dm, out=dv)
         transforms.input_adjoint(dv, geom.pads, tiles_hw, dx[first:stop])
-    return dx, filter_transform_adjoint(du, w.shape)
+        return du
+    parts = _each_chunk(work, n, per_image, channels, out_ch, g.dtype.itemsize)
+    if any(part is None for part in parts):
+        return None
+    return dx, filter_transform_adjoint(sum(parts), w.shape)
