@@ -106,6 +106,53 @@ def numpy_rng(generator=None):
                     f"{type(generator).__name__}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Uniform draws made where the array lives (dropout masks on the GPU)
+# ---------------------------------------------------------------------------------------------
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)      # 2⁶⁴ / φ: splitmix64's step between counters
+_MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def counter_uniform(xp, shape, seed):
+    """float32 draws in [0, 1) of ``shape``, entry i = splitmix64(seed + (i+1)·γ) / 2⁶⁴ (top 24 bits),
+    computed with the array module ``xp`` (NumPy or CuPy) where its arrays live.
+
+    A counter-based generator: entry i is a fixed function of (seed, i), so nothing has to be drawn
+    in order, on one processor, and copied over.  splitmix64 (Steele, Lea and Flood 2014) mixes the
+    counter by two xor-shift-multiply rounds; its outputs over consecutive counters pass the
+    BigCrush tests of randomness.  All arithmetic is on uint64 and wraps modulo 2⁶⁴, identically on
+    NumPy and CuPy, so the same seed gives the same numbers on either device."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    z = xp.arange(1, n + 1, dtype=xp.uint64)
+    z *= _GOLDEN
+    z += np.uint64(int(seed) % 2 ** 64)
+    z ^= z >> np.uint64(30)
+    z *= _MIX_1
+    z ^= z >> np.uint64(27)
+    z *= _MIX_2
+    z ^= z >> np.uint64(31)
+    u = (z >> np.uint64(40)).astype(xp.float32)      # the top 24 bits: exact in float32
+    u *= np.float32(2.0 ** -24)
+    return u.reshape(tuple(int(d) for d in shape))
+
+
+def uniform_like(shape, xp, generator=None):
+    """Uniform draws in [0, 1) of ``shape`` for an op whose arrays are ``xp``'s (dropout's masks).
+
+    On the CPU: ``generator``'s NumPy stream, as every other random op.  On a GPU, drawing on the
+    host and copying would cost more than the whole training step (nanoGPT's attention dropout is
+    25 M entries a layer: 1.8 s of a step on an H200), so one 63-bit seed is drawn from ``generator``
+    and the numbers are made on the device by ``counter_uniform``: still reproducible after
+    ``manual_seed``, independent from call to call (each call draws a new seed), but not the CPU's
+    numbers for the same seed."""
+    rng = numpy_rng(generator)
+    if xp is np:
+        return rng.random(shape)
+    return counter_uniform(xp, shape, int(rng.integers(0, 2 ** 63)))
+
+
 def manual_seed(seed):
     """Seed the default generator (behind ``rand``/``randn``/``randint``/dropout/initialisation …);
     returns it, as PyTorch does."""

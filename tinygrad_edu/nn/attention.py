@@ -50,6 +50,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function, OpValueError, OpTypeError
 from ..backend import array_module, kernel, register_kernel
 from .. import creation
+from ..random import uniform_like
 from ..tensor import Tensor
 from . import functional as F
 
@@ -131,7 +132,7 @@ def _dropout_keep(shape, p, dtype, xp):
     """The dropout mask of the weights, already scaled: 1/(1-p) where kept, 0 where dropped."""
     if p >= 1.0:
         return xp.zeros(shape, dtype=dtype)
-    keep = creation.default_generator().random(shape) >= p
+    keep = uniform_like(shape, xp) >= p                 # drawn on the GPU for GPU arrays
     return xp.asarray(keep * (1.0 / (1.0 - p)), dtype=dtype)
 
 

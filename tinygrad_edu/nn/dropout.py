@@ -2,9 +2,11 @@
 
 Tests: tests/op_registry/dropout.py, tests/test_nn_functional.py
 """
-from .. import creation
+import numpy as np
+
 from ..backend import array_module, kernel, register_kernel
 from ..ops.inplace import apply_inplace
+from ..random import uniform_like
 from ..tensor import Tensor
 from .module import Module
 
@@ -31,8 +33,11 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     if p == 1.0:
         scaled_mask = xp.zeros(input.shape, dtype=input.dtype)
     else:
-        uniform = creation.default_generator().random(input.shape)
-        scaled_mask = xp.asarray(kernel("dropout")(uniform, p, input.dtype))
+        uniform = uniform_like(input.shape, xp)          # drawn on the GPU for GPU arrays
+        if xp is np:
+            scaled_mask = kernel("dropout")(uniform, p, input.dtype)
+        else:
+            scaled_mask = _dropout_mask_reference(uniform, p, input.dtype)
     mask = Tensor._wrap(scaled_mask)
     if inplace:
         return apply_inplace(input, "dropout_", lambda a: a * mask)
