@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ..backend import array_module
 from ..tensor import Tensor
 from .module import Module
 
@@ -90,7 +91,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             x = x[lead + (i0,)]
             continue
         w = lam.astype(x.array.dtype).reshape((m,) + (1,) * (x.ndim - dim - 1))
-        w = Tensor._wrap(w) if not hasattr(x.array, "get") else Tensor._wrap(type(x.array)(w))
+        w = Tensor._wrap(array_module(x.array).asarray(w))     # on x's device (cupy.asarray on the GPU)
         x = x[lead + (i0,)] * (1 - w) + x[lead + (i1,)] * w
     return x
 
