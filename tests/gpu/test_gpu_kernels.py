@@ -26,6 +26,11 @@ pytestmark = requires_gpu
 CUPY_KERNELS = sorted(name for (name, where), tiers in backend.registered_kernels().items()
                       if where == "cupy" and "fast" in tiers)
 CALLS_PER_KERNEL = 4
+# Arguments a kernel's contract lets it use as scratch: their contents after the call are not compared.
+# attention_softmax.forward(scores, ...) and .backward(p, grad_p): the attention op passes fresh arrays
+# ("the softmax may work in place"; "grad_p ... may be overwritten"), and the fast tiers write their
+# results over them while the reference leaves them as they were.
+SCRATCH_ARGUMENTS = {"attention_softmax.forward": {0}, "attention_softmax.backward": {1}}
 
 
 def _copy(value):
@@ -142,6 +147,9 @@ def test_cupy_tier_equals_reference(name, recorded):
             fast_out = fast(*fast_args, **fast_kwargs)
             ref_out = ref_entries[label](*ref_args, **ref_kwargs)
             _assert_same(fast_out, ref_out, f"{what}: result")
-            _assert_same(list(fast_args), list(ref_args), f"{what}: arguments after the call")
+            scratch = SCRATCH_ARGUMENTS.get(f"{name}.{label}" if label else name, set())
+            _assert_same([a for i, a in enumerate(fast_args) if i not in scratch],
+                         [a for i, a in enumerate(ref_args) if i not in scratch],
+                         f"{what}: arguments after the call")
             replayed += 1
     assert replayed, f"no workload called the cupy tier of {name!r} (op specs + tiny train steps)"

@@ -1,4 +1,4 @@
-"""Registry entries for ``tinygrad_edu/ops/unary_math.py``: exp, log, log1p, sqrt, rsqrt, sin, cos,
+"""Registry entries for ``tinygrad_edu/ops/unary_math.py``: exp, log, log1p, sqrt, rsqrt, sin, cos, erf,
 abs (function and ``abs(x)``) and sign."""
 from .cases import fn_pair
 from .spec import OpSpec, same, unary
@@ -19,6 +19,8 @@ add("sqrt", unary("positive"), **fn_pair("sqrt"))
 add("rsqrt", unary("positive"), **fn_pair("rsqrt"))
 add("sin", unary(), **fn_pair("sin"))
 add("cos", unary(), **fn_pair("cos"))
+add("erf", unary(), **fn_pair("erf"))                  # the ``erf`` kernel's own op (GELU has its own kernel)
+add("erf_method", unary(), **same(lambda x: x.erf()))
 
 # ---- abs, sign ----------------------------------------------------------------------------------
 add("abs", unary("kink"), **fn_pair("abs"))
