@@ -347,7 +347,7 @@ class GPT(nn.Module):
         self.transformer.wte.weight = self.lm_head.weight
 
     def hidden_states(self, idx, cache=None, past=0):
-        pos = torch.arange(past, past + idx.size(1), dtype=torch.long)
+        pos = torch.arange(past, past + idx.size(1), dtype=torch.long, device=idx.device)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for i, block in enumerate(self.transformer.h):
             x = block(x, cache, i)
