@@ -4,8 +4,9 @@
 // and then the squares of x - mean (the variance: the same two passes as the NumPy reference),
 // each with a shared-memory tree reduction in double; then it writes y = (x - mean) * rstd * w + b.
 // The backward does the same for sum(g w) and sum(g w xhat) and writes dL/dx; the parameter
-// gradients dL/dw = sum over rows of g xhat and dL/db = sum over rows of g are one more kernel,
-// one thread per column.  w and b are always given (the caller passes ones / zeros for None).
+// gradients dL/dw = sum over rows of g xhat and dL/db = sum over rows of g are CuPy array ops in
+// kernels/layer_norm.py (a reduction over the rows that keeps the whole GPU busy).  w and b are
+// always given (the caller passes ones / zeros for None).
 
 #define LN_THREADS 256
 
@@ -63,36 +64,14 @@ __device__ void ln_backward_x(const T* g, const T* x, const T* w, const T* mean,
     }
 }
 
-template <typename T>
-__device__ void ln_backward_params(const T* g, const T* x, const T* mean, const T* rstd, int rows, int n,
-                                   T* gw, T* gb) {
-    int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= n) return;
-    double sw = 0.0, sb = 0.0;
-    for (int r = 0; r < rows; ++r) {
-        T gv = g[(long long)r * n + j];
-        sw += (double)(gv * ((x[(long long)r * n + j] - mean[r]) * rstd[r]));
-        sb += (double)gv;
-    }
-    gw[j] = (T)sw;
-    gb[j] = (T)sb;
-}
-
 // The float and double entry points: the parameter list and the body are written once, as macros of
 // the element type T, and instantiated twice (the exported names are spelt out: Python calls them).
 #define LN_FORWARD_PARAMS(T) const T* x, const T* w, const T* b, T eps, int n, T* y, T* mean, T* rstd
 #define LN_FORWARD_BODY(T) { ln_forward<T>(x, w, b, eps, n, y, mean, rstd); }
 #define LN_BACKWARD_X_PARAMS(T) const T* g, const T* x, const T* w, const T* mean, const T* rstd, int n, T* gx
 #define LN_BACKWARD_X_BODY(T) { ln_backward_x<T>(g, x, w, mean, rstd, n, gx); }
-#define LN_BACKWARD_PARAMS_PARAMS(T) const T* g, const T* x, const T* mean, const T* rstd, int rows, int n, \
-                                     T* gw, T* gb
-#define LN_BACKWARD_PARAMS_BODY(T) { ln_backward_params<T>(g, x, mean, rstd, rows, n, gw, gb); }
 
 extern "C" __global__ void layer_norm_forward_f32(LN_FORWARD_PARAMS(float)) LN_FORWARD_BODY(float)
 extern "C" __global__ void layer_norm_forward_f64(LN_FORWARD_PARAMS(double)) LN_FORWARD_BODY(double)
 extern "C" __global__ void layer_norm_backward_x_f32(LN_BACKWARD_X_PARAMS(float)) LN_BACKWARD_X_BODY(float)
 extern "C" __global__ void layer_norm_backward_x_f64(LN_BACKWARD_X_PARAMS(double)) LN_BACKWARD_X_BODY(double)
-extern "C" __global__ void layer_norm_backward_params_f32(LN_BACKWARD_PARAMS_PARAMS(float))
-    LN_BACKWARD_PARAMS_BODY(float)
-extern "C" __global__ void layer_norm_backward_params_f64(LN_BACKWARD_PARAMS_PARAMS(double))
-    LN_BACKWARD_PARAMS_BODY(double)
