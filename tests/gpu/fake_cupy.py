@@ -83,7 +83,7 @@ def _wrap(x, sources=()):
         for s in sources:
             if x is s._a:
                 return s
-        out = ndarray(x)
+        out = ndarray._of(x)
         if x.base is not None:
             for s in sources:
                 if np.may_share_memory(x, s._a):
@@ -91,7 +91,7 @@ def _wrap(x, sources=()):
                     break
         return out
     if isinstance(x, np.generic):
-        return ndarray(np.asarray(x))
+        return ndarray._of(np.asarray(x))
     if isinstance(x, tuple):
         return tuple(_wrap(v, sources) for v in x)
     if isinstance(x, list):
@@ -137,9 +137,25 @@ class ndarray:
     __array_ufunc__ = None     # np.exp(device_array) raises TypeError
     __hash__ = None
 
-    def __init__(self, a):
-        self._a = a
+    def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
+        """CuPy's constructor: an uninitialised array of ``shape`` (not a conversion: ``cupy.asarray``
+        converts, and CuPy reads an array passed here as a shape and refuses floats)."""
+        if memptr is not None or strides is not None:
+            raise NotImplementedError("fake cupy: ndarray(memptr=, strides=) is not faked")
+        dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+        if not isinstance(dims, (tuple, list)) or not all(isinstance(d, (int, np.integer)) for d in dims):
+            raise TypeError(f"fake cupy: ndarray() takes a shape, got {type(shape).__name__} (CuPy: 'only "
+                            "integer scalar arrays can be converted to a scalar index'); use cupy.asarray")
+        self._a = np.empty(tuple(int(d) for d in dims), dtype=dtype, order=order)
         self._base = None
+
+    @classmethod
+    def _of(cls, a):
+        """The device array holding the NumPy array ``a`` (the fake's own constructor)."""
+        out = cls.__new__(cls)
+        out._a = a
+        out._base = None
+        return out
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError("fake cupy: implicit conversion to a NumPy array is not allowed; "
@@ -233,10 +249,10 @@ class ndarray:
         self._a[_unwrap(key, "indexing", allow_host=True)] = _unwrap(value, "setitem", allow_host=True)
 
     def __copy__(self):
-        return ndarray(self._a.copy())
+        return ndarray._of(self._a.copy())
 
     def __deepcopy__(self, memo):
-        return ndarray(self._a.copy())
+        return ndarray._of(self._a.copy())
 
     def __reduce__(self):
         raise TypeError("fake cupy: pickle a device array through .get() (host copy)")
@@ -285,13 +301,13 @@ del _op
 # ---------------------------------------------------------------------------------------------
 def _asarray(a, dtype=None, order=None, **kwargs):
     if type(a) is ndarray:
-        return a if dtype is None or a._a.dtype == dtype else ndarray(a._a.astype(dtype))
-    return ndarray(np.array(_unwrap(a, "asarray", allow_host=True), dtype=dtype, order=order or "K"))
+        return a if dtype is None or a._a.dtype == dtype else ndarray._of(a._a.astype(dtype))
+    return ndarray._of(np.array(_unwrap(a, "asarray", allow_host=True), dtype=dtype, order=order or "K"))
 
 
 def _array(a, dtype=None, copy=True, order="K", ndmin=0):
-    return ndarray(np.array(_unwrap(a, "array", allow_host=True), dtype=dtype, copy=True, order=order,
-                            ndmin=ndmin))
+    host = _unwrap(a, "array", allow_host=True)
+    return ndarray._of(np.array(host, dtype=dtype, copy=True, order=order, ndmin=ndmin))
 
 
 def _asnumpy(a, stream=None, order="C", out=None):

@@ -44,6 +44,16 @@ def test_fake_arrays_refuse_numpy(fake_gpu):
     np.testing.assert_array_equal(fake_gpu.asnumpy(fake_gpu.exp(x)), np.exp(np.ones(3, np.float32)))
 
 
+def test_the_ndarray_constructor_takes_a_shape_as_cupys_does(fake_gpu):
+    """cupy.ndarray(shape) makes an uninitialised array and reads an array argument as a shape: an
+    op that 'converts' with it (interpolate did, and failed on the first real GPU) fails here too."""
+    a = fake_gpu.ndarray((2, 3), dtype=np.float32)
+    assert type(a) is fake_gpu.ndarray and a.shape == (2, 3) and a.dtype == np.float32
+    assert fake_gpu.ndarray(4).shape == (4,)
+    with pytest.raises(TypeError, match="takes a shape"):
+        fake_gpu.ndarray(np.array([0.5, 0.25], dtype=np.float32))
+
+
 def test_installed_is_undone():
     before = tg.backend.cuda_is_available()
     with fake_cupy.installed():
