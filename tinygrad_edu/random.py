@@ -17,6 +17,7 @@ A ``Generator`` also passes for a NumPy Generator (``g.random(...)``, ``g.permut
 forwarded to it), so code written for NumPy Generators accepts ours.
 """
 import json
+import math
 
 import numpy as np
 
@@ -122,10 +123,8 @@ def counter_uniform(xp, shape, seed):
     counter by two xor-shift-multiply rounds; its outputs over consecutive counters pass the
     BigCrush tests of randomness.  All arithmetic is on uint64 and wraps modulo 2⁶⁴, identically on
     NumPy and CuPy, so the same seed gives the same numbers on either device."""
-    n = 1
-    for d in shape:
-        n *= int(d)
-    z = xp.arange(1, n + 1, dtype=xp.uint64)
+    shape = tuple(int(d) for d in shape)
+    z = xp.arange(1, math.prod(shape) + 1, dtype=xp.uint64)
     z *= _GOLDEN
     z += np.uint64(int(seed) % 2 ** 64)
     z ^= z >> np.uint64(30)
@@ -135,7 +134,7 @@ def counter_uniform(xp, shape, seed):
     z ^= z >> np.uint64(31)
     u = (z >> np.uint64(40)).astype(xp.float32)      # the top 24 bits: exact in float32
     u *= np.float32(2.0 ** -24)
-    return u.reshape(tuple(int(d) for d in shape))
+    return u.reshape(shape)
 
 
 def uniform_like(shape, xp, generator=None):

@@ -19,12 +19,6 @@ from device_parity import compare_devices
 from op_registry import ALL_SPECS
 
 
-@pytest.fixture
-def fake_gpu():
-    with fake_cupy.installed() as module:
-        yield module
-
-
 # ---------------------------------------------------------------------------------------------
 # The fake itself refuses what CuPy refuses
 # ---------------------------------------------------------------------------------------------

@@ -15,12 +15,6 @@ import tinygrad_edu.nn.functional as F
 import fake_cupy
 
 
-@pytest.fixture
-def fake_gpu():
-    with fake_cupy.installed() as module:
-        yield module
-
-
 def test_counter_uniform_is_the_same_on_numpy_and_on_the_device(fake_gpu):
     host = tg_random.counter_uniform(np, (3, 1000), 12345)
     device = tg_random.counter_uniform(fake_gpu, (3, 1000), 12345)

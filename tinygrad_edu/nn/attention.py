@@ -132,8 +132,7 @@ def _dropout_keep(shape, p, dtype, xp):
     """The dropout mask of the weights, already scaled: 1/(1-p) where kept, 0 where dropped."""
     if p >= 1.0:
         return xp.zeros(shape, dtype=dtype)
-    keep = uniform_like(shape, xp) >= p                 # drawn on the GPU for GPU arrays
-    return xp.asarray(keep * (1.0 / (1.0 - p)), dtype=dtype)
+    return kernel("dropout", xp)(uniform_like(shape, xp), p, dtype)    # F.dropout's mask, made where xp lives
 
 
 def _check_dropout(p):

@@ -2,8 +2,6 @@
 
 Tests: tests/op_registry/dropout.py, tests/test_nn_functional.py
 """
-import numpy as np
-
 from ..backend import array_module, kernel, register_kernel
 from ..ops.inplace import apply_inplace
 from ..random import uniform_like
@@ -21,9 +19,9 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
         dL/dx = g · m / (1 - p)          (the same mask: a constant of the graph)
 
     With ``training=False`` (or p = 0) it is the identity.  The mask comes from the library's
-    generator (``tinygrad_edu.manual_seed`` makes it reproducible): one uniform draw per entry on
-    the host, turned into the scaled mask by the ``dropout`` kernel (then moved to the input's
-    device).
+    generator (``tinygrad_edu.manual_seed`` makes it reproducible): one uniform draw per entry, made
+    where the input lives (``random.uniform_like``: on a GPU, on the GPU), turned into the scaled
+    mask by the ``dropout`` kernel (on CuPy arrays, its xp-generic reference).
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
@@ -34,10 +32,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
         scaled_mask = xp.zeros(input.shape, dtype=input.dtype)
     else:
         uniform = uniform_like(input.shape, xp)          # drawn on the GPU for GPU arrays
-        if xp is np:
-            scaled_mask = kernel("dropout")(uniform, p, input.dtype)
-        else:
-            scaled_mask = _dropout_mask_reference(uniform, p, input.dtype)
+        scaled_mask = kernel("dropout", xp)(uniform, p, input.dtype)
     mask = Tensor._wrap(scaled_mask)
     if inplace:
         return apply_inplace(input, "dropout_", lambda a: a * mask)

@@ -68,7 +68,6 @@ class LinearFunction(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
         if not grad_mode.state.enabled:   # the usual case: no graph of the backward is recorded
             grads = _linear_grads(g.array, x.array, weight.array, ctx.needs_input_grad)
             return tuple(None if a is None else Tensor._wrap(a) for a in grads)
