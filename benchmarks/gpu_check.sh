@@ -13,6 +13,11 @@
 # times out is reported and the next one still runs.  The exit status is 0 only when every part passed.
 # GPU_CHECK_NANOGPT_SECONDS=N gives the nanoGPT training N seconds instead of 150 (the part then N + 55).
 set -u
+NANOGPT_S="${GPU_CHECK_NANOGPT_SECONDS:-150}"   # the training's wall-clock cap; evaluation and start-up fit in 55 s more
+if ! [[ "$NANOGPT_S" =~ ^[0-9]+$ ]] || [ "$NANOGPT_S" -lt 1 ]; then
+    echo "gpu_check.sh: GPU_CHECK_NANOGPT_SECONDS must be a whole number of seconds >= 1, got '$NANOGPT_S'" >&2
+    exit 2
+fi
 cd "$(dirname "$0")/.."
 OUT_DIR="${OUT:-benchmarks/results/gpu}"
 mkdir -p "$OUT_DIR"
@@ -58,7 +63,6 @@ EOF
 part pytest 150 "$PY" -m pytest tests/gpu -q -p no:cacheprovider -rfEsxX
 part parity 45 "$PY" -m benchmarks.bench_gpu --parts parity --out "$OUT_DIR"
 part train 70 "$PY" -m benchmarks.bench_gpu --parts train --repeats 5 --rounds 3 --out "$OUT_DIR"
-NANOGPT_S="${GPU_CHECK_NANOGPT_SECONDS:-150}"   # the training's wall-clock cap; evaluation and start-up fit in 55 s more
 part nanogpt $(( NANOGPT_S + 55 )) "$PY" -m benchmarks.bench_gpu --parts nanogpt --time-limit "$NANOGPT_S" --out "$OUT_DIR"
 
 echo "=== summary"

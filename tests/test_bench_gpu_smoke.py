@@ -54,3 +54,14 @@ def test_gpu_check_script_parses():
     text = open(script, encoding="utf-8").read()
     for part in ("tests/gpu", "--parts parity", "--parts train", "--parts nanogpt"):
         assert part in text
+
+
+@pytest.mark.parametrize("value", ["1.5", "abc", "0", "-3"])
+def test_gpu_check_refuses_a_bad_nanogpt_time_before_running_anything(value, tmp_path):
+    script = os.path.join(bench_gpu.ROOT, "benchmarks", "gpu_check.sh")
+    env = dict(os.environ, GPU_CHECK_NANOGPT_SECONDS=value, OUT=str(tmp_path))
+    done = subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"gpu_check.sh: GPU_CHECK_NANOGPT_SECONDS must be a whole number of "
+                                   f"seconds >= 1, got '{value}'")
+    assert not list(tmp_path.iterdir())                 # nothing ran, nothing written
